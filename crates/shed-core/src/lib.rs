@@ -9,4 +9,5 @@
 pub mod ids;
 pub mod inventory;
 pub mod decide;
+pub mod filter;
 pub mod plan;
