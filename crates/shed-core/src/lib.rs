@@ -11,3 +11,4 @@ pub mod inventory;
 pub mod decide;
 pub mod filter;
 pub mod plan;
+pub mod tag;
