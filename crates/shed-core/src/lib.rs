@@ -9,6 +9,7 @@
 pub mod ids;
 pub mod inventory;
 pub mod decide;
+pub mod engine_time;
 pub mod filter;
 pub mod plan;
 pub mod tag;
