@@ -97,19 +97,26 @@ impl ChainId {
     pub fn for_stack(diff_ids: &[DiffId]) -> Vec<ChainId> {
         let mut chain: Vec<ChainId> = Vec::with_capacity(diff_ids.len());
         for diff_id in diff_ids {
-            let next = match chain.last() {
-                None => ChainId(diff_id.0.clone()),
-                Some(below) => {
-                    let mut hasher = Sha256::new();
-                    hasher.update(below.0.as_bytes());
-                    hasher.update(b" ");
-                    hasher.update(diff_id.0.as_bytes());
-                    ChainId(format!("sha256:{}", hex(&hasher.finalize())))
-                }
-            };
+            let next = ChainId::on_top(chain.last(), diff_id);
             chain.push(next);
         }
         chain
+    }
+
+    /// The chain ID of the layer `diff_id` stacked on the chain `below` (`None` for the bottom
+    /// layer). [`ChainId::for_stack`] applies this once per layer; the graph applies it once
+    /// per distinct stack prefix, so that images sharing a base hash it only once.
+    pub fn on_top(below: Option<&ChainId>, diff_id: &DiffId) -> ChainId {
+        match below {
+            None => ChainId(diff_id.0.clone()),
+            Some(below) => {
+                let mut hasher = Sha256::new();
+                hasher.update(below.0.as_bytes());
+                hasher.update(b" ");
+                hasher.update(diff_id.0.as_bytes());
+                ChainId(format!("sha256:{}", hex(&hasher.finalize())))
+            }
+        }
     }
 }
 

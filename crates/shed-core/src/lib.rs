@@ -6,10 +6,12 @@
 //! the current time is always a parameter, so the same inventory, selection and time give the
 //! same plan, byte for byte. The shell crate (`shed`) reads inventories and applies plans.
 
-pub mod ids;
-pub mod inventory;
 pub mod decide;
 pub mod engine_time;
 pub mod filter;
+pub mod graph;
+pub mod ids;
+pub mod inventory;
 pub mod plan;
 pub mod tag;
+pub mod testkit;

@@ -7,9 +7,12 @@
 //!
 //! Order: every untag comes before every delete; a child image is deleted before its parent.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::decide::Reason;
+use crate::decide::{Decisions, Reason, Verdict};
+use crate::graph::{ChainIdx, Graph, ImageIdx};
 use crate::ids::ImageId;
 use crate::inventory::{ImageStore, Timestamp};
 
@@ -106,4 +109,123 @@ pub struct Totals {
     pub images_kept: usize,
     /// The bytes deleting the planned images frees, each layer counted once.
     pub bytes: u64,
+}
+
+impl Plan {
+    /// Whether the plan does nothing.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// Turns decisions into a plan.
+///
+/// Actions: every untag first, by image ID; then every delete, children before parents
+/// (deepest first, then newest, then by image ID: [`Graph::children_first`]). Each delete's
+/// `bytes` are the sizes of the chain IDs whose last remaining user it deletes, so the actions'
+/// bytes add up to [`Graph::reclaimable_bytes`] of the deleted images. `kept` lists every kept
+/// image by image ID. `selection` is the text for [`Plan::selection`]
+/// ([`Selection::describe`](crate::decide::Selection::describe) for the default decisions).
+///
+/// The decisions must have been made for this graph. Deterministic: the same graph,
+/// decisions, selection and `now` give the same plan, and the same JSON.
+pub fn make_plan(graph: &Graph, decisions: &Decisions, selection: &str, now: Timestamp) -> Plan {
+    let mut actions = untag_actions(graph, decisions);
+    actions.extend(delete_actions(graph, decisions));
+    let kept = kept_images(graph, decisions);
+    let totals = Totals {
+        images_deleted: actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Delete)
+            .count(),
+        references_removed: actions.iter().map(|a| a.references.len()).sum(),
+        images_kept: kept.len(),
+        bytes: actions.iter().map(|a| a.bytes).sum(),
+    };
+    let engine = &graph.inventory().engine;
+    Plan {
+        schema: PLAN_SCHEMA.to_owned(),
+        now,
+        engine: PlanEngine {
+            version: engine.version.clone(),
+            data_root: engine.data_root.clone(),
+            image_store: engine.image_store,
+        },
+        selection: selection.to_owned(),
+        actions,
+        kept,
+        totals,
+    }
+}
+
+fn untag_actions(graph: &Graph, decisions: &Decisions) -> Vec<Action> {
+    graph
+        .images_by_id()
+        .iter()
+        .filter(|&&i| decisions.verdict(i) == Verdict::Untag)
+        .map(|&i| action(graph, decisions, i, ActionKind::Untag, 0))
+        .collect()
+}
+
+fn delete_actions(graph: &Graph, decisions: &Decisions) -> Vec<Action> {
+    // For each chain ID met so far, how many of its users are not deleted yet.
+    let mut remaining_users: HashMap<ChainIdx, usize> = HashMap::new();
+    let mut actions = Vec::new();
+    for &i in graph.children_first() {
+        if decisions.verdict(i) != Verdict::Delete {
+            continue;
+        }
+        let mut bytes = 0;
+        for &c in graph.chains(i) {
+            let remaining = remaining_users
+                .entry(c)
+                .or_insert(graph.chain_users(c).len());
+            *remaining -= 1;
+            if *remaining == 0 {
+                bytes += graph.chain_size(c);
+            }
+        }
+        actions.push(action(graph, decisions, i, ActionKind::Delete, bytes));
+    }
+    actions
+}
+
+fn action(
+    graph: &Graph,
+    decisions: &Decisions,
+    i: ImageIdx,
+    kind: ActionKind,
+    bytes: u64,
+) -> Action {
+    let image = graph.image(i);
+    let decision = decisions.decision(i);
+    Action {
+        kind,
+        image_id: image.id.clone(),
+        references: decision.removed_references.clone(),
+        expected_tags: image.tags.clone(),
+        expected_repo_digests: image.repo_digests.clone(),
+        parent: graph.parent(i).map(|p| graph.image(p).id.clone()),
+        created: image.created,
+        size: image.size,
+        bytes,
+        reasons: decision.reasons.clone(),
+    }
+}
+
+fn kept_images(graph: &Graph, decisions: &Decisions) -> Vec<Kept> {
+    graph
+        .images_by_id()
+        .iter()
+        .filter(|&&i| decisions.verdict(i) == Verdict::Keep)
+        .map(|&i| {
+            let image = graph.image(i);
+            Kept {
+                image_id: image.id.clone(),
+                tags: image.tags.clone(),
+                size: image.size,
+                reasons: decisions.decision(i).reasons.clone(),
+            }
+        })
+        .collect()
 }
