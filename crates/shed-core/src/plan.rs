@@ -229,3 +229,140 @@ fn kept_images(graph: &Graph, decisions: &Decisions) -> Vec<Kept> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{Decision, Selection, decide};
+    use crate::testkit::{InventoryBuilder, at, image, image_id};
+
+    fn plan_for(graph: &Graph, all: bool) -> Plan {
+        let selection = Selection {
+            all,
+            ..Selection::default()
+        };
+        make_plan(
+            graph,
+            &decide(graph, &selection),
+            &selection.describe(),
+            at(2000),
+        )
+    }
+
+    fn action_ids(plan: &Plan) -> Vec<ImageId> {
+        plan.actions.iter().map(|a| a.image_id.clone()).collect()
+    }
+
+    #[test]
+    fn removing_one_of_two_images_on_a_base_frees_only_its_own_layers() {
+        let graph = InventoryBuilder::new()
+            .image(image(1).tags(&["base:1"]).layers(&[1, 2]))
+            .image(image(2).tags(&["a:1"]).layers(&[1, 2, 3]))
+            .image(image(3).layers(&[1, 2, 4]))
+            .graph();
+        let plan = plan_for(&graph, false);
+        assert_eq!(action_ids(&plan), vec![image_id(3)]);
+        assert_eq!(plan.actions[0].bytes, 4000);
+        assert_eq!(plan.totals.bytes, 4000);
+        assert_eq!(plan.totals.images_kept, 2);
+    }
+
+    #[test]
+    fn children_are_deleted_before_parents_and_bytes_go_to_the_last_user() {
+        let graph = InventoryBuilder::new()
+            .image(image(1).tags(&["base:1"]).layers(&[1]))
+            .image(image(2).parent(1).layers(&[1, 2]))
+            .image(image(3).parent(2).layers(&[1, 2, 3]).created(1))
+            .image(image(4).parent(2).layers(&[1, 2, 4]).created(2))
+            .graph();
+        let plan = plan_for(&graph, false);
+        // Same depth: the newest first. The parent last, with the layer its children shared.
+        assert_eq!(
+            action_ids(&plan),
+            vec![image_id(4), image_id(3), image_id(2)]
+        );
+        let bytes: Vec<u64> = plan.actions.iter().map(|a| a.bytes).collect();
+        assert_eq!(bytes, vec![4000, 3000, 2000]);
+        let deleted = [2, 3, 4].map(|n| graph.find(&image_id(n)).unwrap());
+        assert_eq!(plan.totals.bytes, graph.reclaimable_bytes(deleted));
+        assert_eq!(plan.actions[2].parent, Some(image_id(1)));
+    }
+
+    #[test]
+    fn delete_lists_every_reference_and_what_it_expects() {
+        let graph = InventoryBuilder::new()
+            .image(image(1).tags(&["a:1", "a:2"]).digests(&["a@sha256:d"]))
+            .graph();
+        let plan = plan_for(&graph, true);
+        let action = &plan.actions[0];
+        assert_eq!(action.kind, ActionKind::Delete);
+        assert_eq!(action.references, vec!["a:1", "a:2", "a@sha256:d"]);
+        assert_eq!(action.expected_tags, vec!["a:1", "a:2"]);
+        assert_eq!(action.expected_repo_digests, vec!["a@sha256:d"]);
+        assert_eq!(plan.totals.references_removed, 3);
+        assert_eq!(plan.selection, "unused images");
+    }
+
+    #[test]
+    fn untags_come_first_sorted_by_image_id_and_free_nothing() {
+        let graph = InventoryBuilder::new()
+            .image(image(3).layers(&[3]))
+            .image(image(2).tags(&["b:1", "b:old"]).layers(&[2]))
+            .image(image(1).tags(&["a:1", "a:old"]).layers(&[1]))
+            .graph();
+        let untag = |old: &str| Decision {
+            verdict: Verdict::Untag,
+            removed_references: vec![old.to_owned()],
+            reasons: vec![Reason::Unused],
+        };
+        let delete = Decision {
+            verdict: Verdict::Delete,
+            removed_references: Vec::new(),
+            reasons: vec![Reason::Dangling],
+        };
+        let decisions = Decisions::from_vec(vec![delete, untag("b:old"), untag("a:old")]);
+        let plan = make_plan(&graph, &decisions, "policy", at(2000));
+        assert_eq!(
+            action_ids(&plan),
+            vec![image_id(1), image_id(2), image_id(3)]
+        );
+        let kinds: Vec<ActionKind> = plan.actions.iter().map(|a| a.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![ActionKind::Untag, ActionKind::Untag, ActionKind::Delete]
+        );
+        assert_eq!(plan.actions[0].references, vec!["a:old"]);
+        assert_eq!(plan.actions[0].bytes, 0);
+        assert_eq!(plan.totals.bytes, 3000);
+        assert_eq!(plan.totals.images_deleted, 1);
+    }
+
+    #[test]
+    fn kept_images_are_sorted_by_id_with_reasons() {
+        let graph = InventoryBuilder::new()
+            .image(image(2).tags(&["b:1"]))
+            .image(image(1).tags(&["a:1"]))
+            .graph();
+        let plan = plan_for(&graph, false);
+        assert!(plan.is_empty());
+        let kept: Vec<&ImageId> = plan.kept.iter().map(|k| &k.image_id).collect();
+        assert_eq!(kept, vec![&image_id(1), &image_id(2)]);
+        assert_eq!(plan.kept[0].reasons, vec![Reason::Tagged]);
+    }
+
+    #[test]
+    fn same_inventory_gives_the_same_json() {
+        let build = || {
+            InventoryBuilder::new()
+                .image(image(1).tags(&["base:1"]).layers(&[1]))
+                .image(image(2).parent(1).layers(&[1, 2]))
+                .image(image(3).layers(&[1, 3]))
+                .image(image(4).layers(&[1, 4]))
+                .graph()
+        };
+        let first = serde_json::to_string(&plan_for(&build(), true)).unwrap();
+        let second = serde_json::to_string(&plan_for(&build(), true)).unwrap();
+        assert_eq!(first, second);
+        assert!(first.contains("\"schema\":\"shed.plan/v1\""));
+    }
+}
