@@ -1,1 +1,7 @@
+//! shed's integration tests: one test binary, run against a private Docker Engine.
+//!
+//! Run them with `scripts/test`, which starts the engine and sets `SHED_TEST_DOCKER_HOST`; the
+//! harness in [`common`] refuses to run against any other engine.
 
+mod common;
+mod scenarios;
