@@ -1,0 +1,508 @@
+//! Reading an inventory from the engine.
+//!
+//! Round trips: `/version` and `/info` for the engine's identity, `/images/json?all=1`,
+//! `/containers/json?all=1` and `/system/df` once each, then an inspect and a history per image
+//! and an inspect per container, at most [`PARALLEL_REQUESTS`] at a time. An image or container
+//! removed between the list and its inspect is left out: the inventory is what exists when each
+//! object is read.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, ImageSummary};
+use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
+use futures_util::{StreamExt as _, TryStreamExt as _, stream};
+use serde::Deserialize;
+use shed_core::ids::{ContainerId, DiffId, ImageId};
+use shed_core::inventory::{
+    BuildCacheRecord, Container, ContainerState, DiskUsage, EngineInfo, Image, ImageStore,
+    Inventory, Layer, Timestamp,
+};
+
+use super::layers::{HistoryStep, align_layer_sizes};
+use super::{Engine, EngineError};
+
+/// How many inspect calls are in flight at once.
+const PARALLEL_REQUESTS: usize = 16;
+
+/// The `driver-type` the engine reports in `/info`'s DriverStatus when images live in the
+/// containerd image store.
+const CONTAINERD_SNAPSHOTTER: &str = "io.containerd.snapshotter.v1";
+
+/// Which part of the inventory read is under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Inspecting images and reading their history.
+    Images,
+    /// Inspecting containers.
+    Containers,
+}
+
+/// Called as objects are read: the stage, how many are done, and how many there are.
+pub type Progress<'a> = Option<&'a (dyn Fn(Stage, usize, usize) + Send + Sync)>;
+
+impl Engine {
+    /// Reads everything shed needs from the engine: images (intermediate ones too), containers
+    /// in every state, the disk-usage view and the engine's identity.
+    pub async fn read_inventory(&self, progress: Progress<'_>) -> Result<Inventory, EngineError> {
+        let (engine, summaries, containers, disk) = futures_util::try_join!(
+            self.identity(),
+            self.list_images(),
+            self.read_containers(progress),
+            self.disk_usage_answer(),
+        )?;
+        let images = self.read_images(summaries, &disk, progress).await?;
+        Ok(Inventory {
+            taken_at: crate::now(),
+            engine,
+            images,
+            containers,
+            build_cache: disk.build_cache_records()?,
+            disk: DiskUsage {
+                layers_size: disk.layers_size(),
+                build_cache_size: non_negative(disk.builder_size.unwrap_or(0)),
+                filesystem: None,
+            },
+        })
+    }
+
+    /// The bytes of all image layers on disk, each counted once, as the engine accounts them.
+    pub async fn layers_size(&self) -> Result<u64, EngineError> {
+        Ok(self.disk_usage_answer().await?.layers_size())
+    }
+
+    /// The engine's identity: version, storage driver, data root and image store.
+    pub async fn identity(&self) -> Result<EngineInfo, EngineError> {
+        let version: bollard::models::SystemVersion = self.raw.get_json("/version").await?;
+        let info = self
+            .docker
+            .info()
+            .await
+            .map_err(|e| self.error("/info", e))?;
+        let is_containerd = info.driver_status.iter().flatten().any(|pair| {
+            pair.first().is_some_and(|key| key == "driver-type")
+                && pair
+                    .get(1)
+                    .is_some_and(|value| value == CONTAINERD_SNAPSHOTTER)
+        });
+        Ok(EngineInfo {
+            version: version.version.unwrap_or_default(),
+            api_version: self.api_version.clone(),
+            os: version.os.unwrap_or_default(),
+            arch: version.arch.unwrap_or_default(),
+            storage_driver: info.driver.unwrap_or_default(),
+            data_root: info.docker_root_dir.unwrap_or_default(),
+            image_store: if is_containerd {
+                ImageStore::Containerd
+            } else {
+                ImageStore::Classic
+            },
+        })
+    }
+
+    async fn list_images(&self) -> Result<Vec<ImageSummary>, EngineError> {
+        let options = ListImagesOptions {
+            all: true,
+            digests: true,
+            ..Default::default()
+        };
+        self.docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| self.error("/images/json", e))
+    }
+
+    async fn disk_usage_answer(&self) -> Result<DiskUsageAnswer, EngineError> {
+        self.raw.get_json("/system/df").await
+    }
+
+    async fn read_images(
+        &self,
+        summaries: Vec<ImageSummary>,
+        disk: &DiskUsageAnswer,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Image>, EngineError> {
+        let shared_sizes = disk.shared_sizes();
+        let total = summaries.len();
+        let mut images: Vec<Image> = stream::iter(summaries)
+            .map(|summary| self.read_image(summary, &shared_sizes))
+            .buffer_unordered(PARALLEL_REQUESTS)
+            .enumerate()
+            .map(|(done, image)| {
+                report(progress, Stage::Images, done + 1, total);
+                image
+            })
+            .try_filter_map(|image| async move { Ok(image) })
+            .try_collect()
+            .await?;
+        images.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(images)
+    }
+
+    /// Inspects one listed image and reads its history; `None` when it is gone meanwhile.
+    async fn read_image(
+        &self,
+        summary: ImageSummary,
+        shared_sizes: &HashMap<String, Option<u64>>,
+    ) -> Result<Option<Image>, EngineError> {
+        let endpoint = format!("/images/{}/json", summary.id);
+        let inspect = match self.docker.inspect_image(&summary.id).await {
+            Ok(inspect) => inspect,
+            Err(error) => return self.gone_or(&endpoint, error),
+        };
+        let history = match self.docker.image_history(&summary.id).await {
+            Ok(history) => history,
+            Err(error) => return self.gone_or(&format!("/images/{}/history", summary.id), error),
+        };
+
+        let id = parse_id(&endpoint, &summary.id)?;
+        let diff_ids: Vec<DiffId> = inspect
+            .root_fs
+            .and_then(|root_fs| root_fs.layers)
+            .unwrap_or_default()
+            .iter()
+            .map(|layer| DiffId::parse(layer).map_err(|e| bad(&endpoint, e)))
+            .collect::<Result<_, _>>()?;
+        // The engine lists history newest first.
+        let steps: Vec<HistoryStep> = history
+            .into_iter()
+            .rev()
+            .map(|item| HistoryStep {
+                created_by: item.created_by,
+                size: non_negative(item.size),
+            })
+            .collect();
+        let sizes = align_layer_sizes(&steps, diff_ids.len());
+        let size = non_negative(inspect.size.unwrap_or(summary.size));
+        check_layer_sum(&id, &sizes, size);
+
+        let created = match inspect.created.as_deref() {
+            Some(created) => parse_time(&endpoint, created)?,
+            None => seconds(&endpoint, summary.created)?,
+        };
+        Ok(Some(Image {
+            parent: optional_id(&endpoint, &summary.parent_id)?,
+            tags: without_placeholder(summary.repo_tags),
+            repo_digests: without_placeholder(summary.repo_digests),
+            created,
+            size,
+            shared_size: shared_sizes.get(&summary.id).copied().flatten(),
+            labels: summary.labels.into_iter().collect::<BTreeMap<_, _>>(),
+            layers: diff_ids
+                .into_iter()
+                .zip(sizes)
+                .map(|(diff_id, size)| Layer { diff_id, size })
+                .collect(),
+            id,
+        }))
+    }
+
+    async fn read_containers(&self, progress: Progress<'_>) -> Result<Vec<Container>, EngineError> {
+        let options = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        let summaries = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.error("/containers/json", e))?;
+        let total = summaries.len();
+        let mut containers: Vec<Container> = stream::iter(summaries)
+            .map(|summary| self.read_container(summary))
+            .buffer_unordered(PARALLEL_REQUESTS)
+            .enumerate()
+            .map(|(done, container)| {
+                report(progress, Stage::Containers, done + 1, total);
+                container
+            })
+            .try_filter_map(|container| async move { Ok(container) })
+            .try_collect()
+            .await?;
+        containers.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(containers)
+    }
+
+    /// Inspects one listed container; `None` when it is gone meanwhile.
+    async fn read_container(
+        &self,
+        summary: bollard::models::ContainerSummary,
+    ) -> Result<Option<Container>, EngineError> {
+        let id = summary.id.unwrap_or_default();
+        let endpoint = format!("/containers/{id}/json");
+        let inspect = match self.docker.inspect_container(&id, None).await {
+            Ok(inspect) => inspect,
+            Err(error) => return self.gone_or(&endpoint, error),
+        };
+        let names = summary.names.unwrap_or_default();
+        let container = container_from_inspect(&endpoint, inspect, names, summary.image)?;
+        Ok(Some(container))
+    }
+
+    /// `Ok(None)` when the engine says the object is gone, else the error.
+    fn gone_or<T>(
+        &self,
+        endpoint: &str,
+        error: bollard::errors::Error,
+    ) -> Result<Option<T>, EngineError> {
+        match self.error(endpoint, error) {
+            EngineError::NotFound { message } => {
+                tracing::debug!(%endpoint, %message, "left out: removed while reading");
+                Ok(None)
+            }
+            other => Err(other),
+        }
+    }
+
+    pub(super) fn error(&self, endpoint: &str, error: bollard::errors::Error) -> EngineError {
+        EngineError::from_bollard(&self.host, endpoint, error)
+    }
+}
+
+fn report(progress: Progress<'_>, stage: Stage, done: usize, total: usize) {
+    if let Some(progress) = progress {
+        progress(stage, done, total);
+    }
+}
+
+fn container_from_inspect(
+    endpoint: &str,
+    inspect: ContainerInspectResponse,
+    names: Vec<String>,
+    image: Option<String>,
+) -> Result<Container, EngineError> {
+    let state = inspect.state.unwrap_or_default();
+    let created = inspect.created.as_deref().unwrap_or_default();
+    Ok(Container {
+        id: ContainerId(inspect.id.unwrap_or_default()),
+        names: names
+            .into_iter()
+            .map(|name| name.trim_start_matches('/').to_owned())
+            .collect(),
+        image_id: parse_id(endpoint, inspect.image.as_deref().unwrap_or_default())?,
+        image: image.unwrap_or_default(),
+        state: container_state(endpoint, state.status)?,
+        created: parse_time(endpoint, created)?,
+        started_at: optional_time(endpoint, state.started_at.as_deref())?,
+        finished_at: optional_time(endpoint, state.finished_at.as_deref())?,
+    })
+}
+
+fn container_state(
+    endpoint: &str,
+    status: Option<ContainerStateStatusEnum>,
+) -> Result<ContainerState, EngineError> {
+    use ContainerStateStatusEnum as S;
+    Ok(match status {
+        Some(S::CREATED) => ContainerState::Created,
+        Some(S::RUNNING) => ContainerState::Running,
+        Some(S::PAUSED) => ContainerState::Paused,
+        Some(S::RESTARTING) => ContainerState::Restarting,
+        Some(S::REMOVING) => ContainerState::Removing,
+        Some(S::EXITED) => ContainerState::Exited,
+        Some(S::DEAD) => ContainerState::Dead,
+        // A container on its way down still holds its image.
+        Some(S::STOPPING) => ContainerState::Running,
+        Some(S::EMPTY) | None => return Err(bad(endpoint, "container without a State.Status")),
+    })
+}
+
+/// Logs when an image's layer sizes do not add up to the engine's size for it, which means the
+/// history could not be aligned with the layers (see `layers`).
+fn check_layer_sum(id: &ImageId, sizes: &[u64], size: u64) {
+    let sum: u64 = sizes.iter().sum();
+    if sum != size {
+        tracing::warn!(
+            image = %id,
+            layers_sum = sum,
+            size,
+            "layer sizes from the image history do not add up to the image size"
+        );
+    }
+}
+
+/// Drops the engine's `<none>:<none>` and `<none>@<none>` placeholders for untagged images.
+fn without_placeholder(references: Vec<String>) -> Vec<String> {
+    references
+        .into_iter()
+        .filter(|reference| !reference.starts_with("<none>"))
+        .collect()
+}
+
+fn parse_id(endpoint: &str, id: &str) -> Result<ImageId, EngineError> {
+    ImageId::parse(id).map_err(|e| bad(endpoint, e))
+}
+
+fn optional_id(endpoint: &str, id: &str) -> Result<Option<ImageId>, EngineError> {
+    if id.is_empty() {
+        Ok(None)
+    } else {
+        parse_id(endpoint, id).map(Some)
+    }
+}
+
+/// Go's zero time, which the engine reports for "never" (a container not yet started).
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+fn optional_time(endpoint: &str, time: Option<&str>) -> Result<Option<Timestamp>, EngineError> {
+    match time {
+        None | Some("") | Some(GO_ZERO_TIME) => Ok(None),
+        Some(time) => parse_time(endpoint, time).map(Some),
+    }
+}
+
+fn parse_time(endpoint: &str, time: &str) -> Result<Timestamp, EngineError> {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .map(|time| time.to_utc())
+        .map_err(|e| bad(endpoint, format!("time {time:?}: {e}")))
+}
+
+fn seconds(endpoint: &str, seconds: i64) -> Result<Timestamp, EngineError> {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .ok_or_else(|| bad(endpoint, format!("time {seconds} out of range")))
+}
+
+/// The engine reports unknown sizes as -1; shed has no negative sizes.
+fn non_negative(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn bad(endpoint: &str, detail: impl std::fmt::Display) -> EngineError {
+    EngineError::BadAnswer {
+        endpoint: endpoint.to_owned(),
+        detail: detail.to_string(),
+    }
+}
+
+/// `/system/df` in its legacy shape (API below 1.52), which bollard 0.21 does not model.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DiskUsageAnswer {
+    layers_size: Option<i64>,
+    #[serde(default)]
+    images: Option<Vec<DiskUsageImage>>,
+    #[serde(default)]
+    build_cache: Option<Vec<DiskUsageBuildCache>>,
+    #[serde(default)]
+    builder_size: Option<i64>,
+    /// The shape of API 1.52 and later, read only for its total when `LayersSize` is absent.
+    #[serde(default)]
+    image_usage: Option<ImageUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DiskUsageImage {
+    id: String,
+    shared_size: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImageUsage {
+    total_size: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DiskUsageBuildCache {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "Type", default)]
+    kind: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    in_use: bool,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default)]
+    size: i64,
+    created_at: String,
+    #[serde(default)]
+    last_used_at: Option<String>,
+}
+
+impl DiskUsageAnswer {
+    fn layers_size(&self) -> u64 {
+        let total = self
+            .layers_size
+            .or_else(|| self.image_usage.as_ref()?.total_size);
+        non_negative(total.unwrap_or(0))
+    }
+
+    /// Each image's shared size; -1 (not computed) becomes `None`.
+    fn shared_sizes(&self) -> HashMap<String, Option<u64>> {
+        let images = self.images.iter().flatten();
+        images
+            .map(|image| (image.id.clone(), u64::try_from(image.shared_size).ok()))
+            .collect()
+    }
+
+    fn build_cache_records(&self) -> Result<Vec<BuildCacheRecord>, EngineError> {
+        let endpoint = "/system/df";
+        let records = self.build_cache.iter().flatten().map(|record| {
+            Ok(BuildCacheRecord {
+                id: record.id.clone(),
+                kind: record.kind.clone(),
+                size: non_negative(record.size),
+                shared: record.shared,
+                in_use: record.in_use,
+                created: parse_time(endpoint, &record.created_at)?,
+                last_used: optional_time(endpoint, record.last_used_at.as_deref())?,
+                description: record.description.clone(),
+            })
+        });
+        records.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_zero_time_means_never() {
+        assert_eq!(
+            optional_time("e", Some("0001-01-01T00:00:00Z")).unwrap(),
+            None
+        );
+        let started = optional_time("e", Some("2024-05-01T10:00:00.123456789Z")).unwrap();
+        assert_eq!(started.unwrap().timestamp_subsec_nanos(), 123_456_789);
+    }
+
+    #[test]
+    fn placeholders_for_untagged_images_are_dropped() {
+        let references = vec!["<none>:<none>".to_owned(), "<none>@<none>".to_owned()];
+        assert!(without_placeholder(references).is_empty());
+        assert_eq!(without_placeholder(vec!["a:1".to_owned()]), vec!["a:1"]);
+    }
+
+    #[test]
+    fn legacy_disk_usage_is_read() {
+        let answer: DiskUsageAnswer = serde_json::from_str(
+            r#"{"LayersSize":1092588,"Images":[{"Id":"sha256:aa","SharedSize":-1,"Size":5},
+                {"Id":"sha256:bb","SharedSize":7,"Size":9}],"Containers":[],"Volumes":[],
+                "BuildCache":[{"ID":"x1","Type":"regular","Description":"mount","InUse":false,
+                "Shared":true,"Size":42,"CreatedAt":"2024-05-01T10:00:00Z","LastUsedAt":null,
+                "UsageCount":1}],"BuilderSize":42}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.layers_size(), 1_092_588);
+        let shared = answer.shared_sizes();
+        assert_eq!(shared["sha256:aa"], None);
+        assert_eq!(shared["sha256:bb"], Some(7));
+        let records = answer.build_cache_records().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            (records[0].size, records[0].shared, records[0].last_used),
+            (42, true, None)
+        );
+    }
+
+    #[test]
+    fn newer_disk_usage_shape_gives_its_total() {
+        let answer: DiskUsageAnswer =
+            serde_json::from_str(r#"{"ImageUsage":{"TotalSize":300,"Items":[]}}"#).unwrap();
+        assert_eq!(answer.layers_size(), 300);
+    }
+}
