@@ -31,7 +31,10 @@ pub enum FilterError {
     #[error("filter {written:?} is not of the form key=value (keys: {keys})", keys = FILTER_KEYS)]
     NotKeyValue { written: String },
     /// The key is not one of [`FILTER_KEYS`].
-    #[error("filter {written:?}: unknown key {key:?}; the accepted keys are {keys}", keys = FILTER_KEYS)]
+    #[error(
+        "filter {written:?}: unknown key {key:?}; the accepted keys are {keys}",
+        keys = FILTER_KEYS
+    )]
     UnknownKey { written: String, key: String },
     /// `dangling=…`: the engine accepts it, shed asks for `--all` instead.
     #[error(
@@ -359,7 +362,10 @@ mod tests {
         let unknown = parse(&["labels=a"]).unwrap_err().to_string();
         assert_eq!(
             unknown,
-            "filter \"labels=a\": unknown key \"labels\"; the accepted keys are until, label, label!"
+            concat!(
+                "filter \"labels=a\": unknown key \"labels\"; ",
+                "the accepted keys are until, label, label!"
+            )
         );
         let bad_until = parse(&["until=2024-13-01"]).unwrap_err().to_string();
         assert!(

@@ -142,3 +142,13 @@ pub(crate) fn write_pretty<T: Serialize>(value: &T) -> String {
     text.push('\n');
     text
 }
+
+/// The first ```json block of a Markdown document: the examples in docs/schema are tested.
+#[cfg(test)]
+pub(crate) fn json_example(markdown: &str) -> &str {
+    let start = markdown.find("```json\n").expect("a json block") + "```json\n".len();
+    let len = markdown[start..]
+        .find("```\n")
+        .expect("the end of the json block");
+    &markdown[start..start + len]
+}

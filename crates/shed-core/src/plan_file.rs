@@ -49,6 +49,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_a_plan_as_shed_writes_it() {
+        let example = json_file::json_example(include_str!("../../../docs/schema/plan.md"));
+        let plan = parse_plan(example).expect("the documented example");
+        assert_eq!(write_plan(&plan), example);
+    }
+
+    #[test]
     fn a_wrong_schema_says_which_is_expected() {
         let text = VALID.replacen("shed.plan/v1", "shed.snapshot/v1", 1);
         let err = rejected(&text);
@@ -78,7 +85,8 @@ mod tests {
         assert_eq!(err.path, "actions[1].reasons[0].kind");
         assert_eq!(err.position, at(44, 25));
         assert!(
-            err.message.starts_with("unknown variant `stale`"),
+            err.message
+                .starts_with("unknown variant `stale`, expected one of `in_use`"),
             "{}",
             err.message
         );

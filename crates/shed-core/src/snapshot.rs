@@ -160,6 +160,13 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_a_snapshot_as_shed_writes_it() {
+        let example = json_file::json_example(include_str!("../../../docs/schema/snapshot.md"));
+        let inventory = parse_snapshot(example).expect("the documented example");
+        assert_eq!(write_snapshot(&inventory), example);
+    }
+
+    #[test]
     fn the_schema_id_comes_first_and_the_text_ends_with_a_newline() {
         let text = write_snapshot(&parse_snapshot(VALID).expect("valid snapshot"));
         assert!(text.starts_with("{\n  \"schema\": \"shed.snapshot/v1\",\n  \"taken_at\""));
