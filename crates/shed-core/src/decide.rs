@@ -39,6 +39,45 @@ pub enum Reason {
     /// Selected: an untagged parent whose every child is deleted, as the engine's own prune
     /// would remove it.
     ParentOfDeleted { child: ImageId },
+    /// Policy: a reference of the image matches a `protect.references` pattern.
+    ProtectedReference { reference: String, pattern: String },
+    /// Policy: the image's labels pass a `protect.labels` test.
+    ProtectedLabel { label: String },
+    /// Policy: the image is younger than `protect.min_age`.
+    YoungerThanMinAge { min_age: String },
+    /// Policy: a `keep` or `delete` rule decided a reference (`None`: the untagged image).
+    Rule {
+        rule: String,
+        action: String,
+        reference: Option<String>,
+    },
+    /// Policy: a `retain` rule ranked the image `rank` (1 = newest) in `group`, and keeps the
+    /// `keep` newest; `kept` says which side of that line it fell on.
+    Retain {
+        rule: String,
+        reference: Option<String>,
+        group: String,
+        rank: usize,
+        keep: usize,
+        kept: bool,
+    },
+    /// Policy: a `retain` rule with `newest_minors` removes a minor that is not among them.
+    OldMinor {
+        rule: String,
+        reference: Option<String>,
+        minor: String,
+        newest_minors: usize,
+    },
+    /// Policy: no rule matched a reference; the policy's `default` decided it.
+    PolicyDefault {
+        action: String,
+        reference: Option<String>,
+    },
+}
+
+/// How a policy reason names what it decided: the tag, or the image when it has none.
+fn subject(reference: &Option<String>) -> &str {
+    reference.as_deref().unwrap_or("the untagged image")
 }
 
 impl fmt::Display for Reason {
@@ -59,6 +98,61 @@ impl fmt::Display for Reason {
             Reason::LabelFilter { filter } => write!(f, "does not pass filter {filter}"),
             Reason::Dangling => f.write_str("dangling, unused"),
             Reason::Unused => f.write_str("no container uses it"),
+            Reason::ProtectedReference { reference, pattern } => {
+                write!(f, "protected: {reference} matches {pattern:?}")
+            }
+            Reason::ProtectedLabel { label } => write!(f, "protected by label {label}"),
+            Reason::YoungerThanMinAge { min_age } => {
+                write!(f, "protected: younger than min_age {min_age}")
+            }
+            Reason::Rule {
+                rule,
+                action,
+                reference,
+            } => {
+                write!(f, "{}: {action} by rule {rule:?}", subject(reference))
+            }
+            Reason::Retain {
+                rule,
+                reference,
+                group,
+                rank,
+                keep,
+                kept: true,
+            } => write!(
+                f,
+                "{}: newest #{rank} in {group}, within the {keep} rule {rule:?} retains",
+                subject(reference)
+            ),
+            Reason::Retain {
+                rule,
+                reference,
+                group,
+                rank,
+                keep,
+                kept: false,
+            } => write!(
+                f,
+                "{}: newest #{rank} in {group}, beyond the {keep} rule {rule:?} retains",
+                subject(reference)
+            ),
+            Reason::OldMinor {
+                rule,
+                reference,
+                minor,
+                newest_minors,
+            } => write!(
+                f,
+                "{}: minor {minor} is not among the {newest_minors} newest (rule {rule:?})",
+                subject(reference)
+            ),
+            Reason::PolicyDefault { action, reference } => {
+                write!(
+                    f,
+                    "{}: no rule matches, default {action}",
+                    subject(reference)
+                )
+            }
             Reason::ParentOfDeleted { child } => {
                 write!(f, "untagged parent of deleted image {}", child.short())
             }

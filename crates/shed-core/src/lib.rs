@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod json_file;
 pub mod plan;
 pub mod plan_file;
+pub mod policy;
 pub mod snapshot;
 pub mod tag;
 pub mod testkit;

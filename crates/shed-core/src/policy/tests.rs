@@ -1,0 +1,1 @@
+//! Tests of policies: parsing, checking and evaluation on hand-made inventories.
