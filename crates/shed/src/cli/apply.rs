@@ -1,0 +1,174 @@
+//! `shed apply`: show the plan, ask, carry it out through the executor, and report what the
+//! engine's own accounting shows freed.
+
+use std::io::{BufRead as _, Write as _};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use shed::apply::{ApplyReport, Status, apply};
+use shed::engine::Engine;
+use shed::journal::Journal;
+use shed_core::plan::Plan;
+use shed_core::plan_file::parse_plan;
+
+use super::args::{ApplyArgs, TableOrJson};
+use super::error::{ExitStatus, bad_input};
+use super::options::{self, Options, Source};
+use super::{plan, print, source, to_json};
+use crate::output;
+use crate::output::table::Table;
+use crate::output::units::size;
+use crate::telemetry::stdin_is_terminal;
+
+pub async fn run(options: &Options, args: &ApplyArgs) -> Result<ExitStatus> {
+    let Source::Engine { host } = &options.source else {
+        return Err(bad_input(
+            "apply needs an engine; --from only works with ls, why, graph and plan",
+        ));
+    };
+    let (engine, plan) = match &args.plan_file {
+        Some(path) => saved_plan(host.as_deref(), path).await?,
+        None => fresh_plan(options, args).await?,
+    };
+
+    if args.format == TableOrJson::Table {
+        print(&output::plan::render(&plan, false))?;
+    }
+    if plan.actions.is_empty() {
+        return finish(args, None);
+    }
+    if !args.yes && !confirm()? {
+        eprintln!("Nothing applied.");
+        return Ok(ExitStatus::Done);
+    }
+
+    let mut journal = Journal::open(&options.state_dir)
+        .with_context(|| format!("opening the journal in {}", options.state_dir.display()))?;
+    let bar = output::progress::apply_bar(plan.actions.len());
+    let update = |done: usize, _total: usize| {
+        if let Some(bar) = &bar {
+            bar.set_position(done as u64);
+        }
+    };
+    let report = apply(&engine, &plan, &mut journal, Some(&update)).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    finish(args, Some(&report))
+}
+
+/// Reads a plan saved by `shed plan -o FILE` and checks it was made for this engine.
+async fn saved_plan(host: Option<&str>, path: &Path) -> Result<(Engine, Plan)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading plan {}", path.display()))?;
+    let plan = parse_plan(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+    let engine = source::connect(host).await?;
+    let identity = engine.identity().await?;
+    if identity.data_root != plan.engine.data_root
+        || identity.image_store != plan.engine.image_store
+    {
+        return Err(bad_input(format!(
+            "{}: the plan was made for the engine with data root {} ({:?} store), not this one \
+             ({}, {:?} store)",
+            path.display(),
+            plan.engine.data_root,
+            plan.engine.image_store,
+            identity.data_root,
+            identity.image_store,
+        )));
+    }
+    Ok((engine, plan))
+}
+
+/// Plans now from the selection flags, exactly as `shed plan` would.
+async fn fresh_plan(options: &Options, args: &ApplyArgs) -> Result<(Engine, Plan)> {
+    let loaded = source::load(options).await?;
+    let selection = options::selection(&args.selection, loaded.now)?;
+    let plan = plan::make(&loaded, &selection);
+    let engine = loaded
+        .engine
+        .context("an engine source always yields an engine")?;
+    Ok((engine, plan))
+}
+
+/// Asks on the terminal; without one, refuses rather than guess.
+fn confirm() -> Result<bool> {
+    if !stdin_is_terminal() {
+        return Err(bad_input(
+            "refusing to apply without confirmation: stdin is not a terminal; pass --yes",
+        ));
+    }
+    eprint!("Apply this plan? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+/// Prints the summary (or the JSON report) and picks the exit status: 3 when anything was
+/// skipped, 1 when anything failed.
+fn finish(args: &ApplyArgs, report: Option<&ApplyReport>) -> Result<ExitStatus> {
+    let empty = ApplyReport {
+        actions: Vec::new(),
+        done: 0,
+        skipped: 0,
+        failed: 0,
+        promised_bytes: 0,
+        engine_layers_before: 0,
+        engine_layers_after: 0,
+        engine_freed_bytes: 0,
+    };
+    let report = report.unwrap_or(&empty);
+    match args.format {
+        TableOrJson::Json => print(&to_json(report)?)?,
+        TableOrJson::Table => print(&summary(report))?,
+    }
+    Ok(if report.failed > 0 {
+        ExitStatus::Failure
+    } else if report.skipped > 0 {
+        ExitStatus::Skipped
+    } else {
+        ExitStatus::Done
+    })
+}
+
+fn summary(report: &ApplyReport) -> String {
+    let mut out = String::new();
+    let troubled: Vec<_> = report
+        .actions
+        .iter()
+        .filter(|a| a.status != Status::Done)
+        .collect();
+    if !troubled.is_empty() {
+        let mut table = Table::new(&["NOT DONE", "ACTION", "IMAGE ID", "REFERENCES", "WHY"]);
+        for outcome in troubled {
+            table.row(vec![
+                status_word(outcome.status).to_owned(),
+                outcome.kind.as_str().to_owned(),
+                outcome.image_id.short().to_owned(),
+                outcome.references.join(", "),
+                outcome.message.clone().unwrap_or_default(),
+            ]);
+        }
+        out.push('\n');
+        out.push_str(&table.render());
+    }
+    out.push_str(&format!(
+        "\nApplied: {} done, {} skipped, {} failed. Freed {} by the engine's layer total \
+         (the plan promised {}).\n",
+        report.done,
+        report.skipped,
+        report.failed,
+        size(report.engine_freed_bytes),
+        size(report.promised_bytes),
+    ));
+    out
+}
+
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Done => "done",
+        Status::Skipped => "skipped",
+        Status::Failed => "failed",
+    }
+}

@@ -1,0 +1,171 @@
+//! The command line as clap parses it: raw strings and flags, nothing validated yet.
+//!
+//! [`super::options`] turns these into the validated options the commands receive; clap's
+//! types stay in this module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// shed deletes container images safely and explains every decision.
+#[derive(Debug, Parser)]
+#[command(name = "shed", version, about, after_help = EXIT_STATUS_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status: 0 done, 1 failure, 2 bad input or usage, 3 applied with skipped actions.
+Logs go to stderr; set RUST_LOG=debug to see every decision and its reason.";
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The engine to talk to (unix:///path/to/docker.sock or tcp://host:port)
+    #[arg(
+        short = 'H',
+        long,
+        global = true,
+        env = "DOCKER_HOST",
+        value_name = "HOST"
+    )]
+    pub host: Option<String>,
+
+    /// Read the inventory from a snapshot file instead of an engine
+    #[arg(long, global = true, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// Plan as of this time (RFC 3339) instead of now; with --from, the snapshot's time
+    #[arg(long, global = true, value_name = "TIME")]
+    pub now: Option<String>,
+
+    /// Where the journal and the apply lock live
+    #[arg(long, global = true, env = "SHED_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List images, like `docker images -a`, with usage and shared sizes
+    Ls(LsArgs),
+    /// Explain one image: references, containers, parent, children, shared layers, decision
+    Why(WhyArgs),
+    /// Draw images, references, containers and parent links as Graphviz dot or Mermaid
+    Graph(GraphArgs),
+    /// Show what would be deleted, untagged and kept, why, and the bytes it frees
+    Plan(PlanArgs),
+    /// Carry out a plan: the one made now from the same flags as `plan`, or a saved one
+    Apply(ApplyArgs),
+    /// Write the inventory as a JSON snapshot to stdout
+    Snapshot,
+    /// List past applies from the journal
+    History(HistoryArgs),
+}
+
+/// Which images a run selects. Shared by `why`, `plan` and `apply`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectionArgs {
+    /// Select every image no container uses, not only dangling ones (like `prune -a`)
+    #[arg(short, long)]
+    pub all: bool,
+
+    /// Prune filters: until=<timestamp|duration>, label=<key>[=<value>], label!=<key>[=<value>]
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableOrJson {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// dangling=true|false, label=<key>[=<value>], reference=<glob>
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// A tag (`golang:1.22`), a repo digest, or an image ID or ID prefix
+    pub reference: String,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Draw only this image and what is connected to it
+    pub reference: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+
+    /// Also write the plan as JSON to FILE, for `shed apply FILE`
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// List every kept image, not only the first ones
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `shed plan -o FILE`; without it, plan now from the selection flags
+    pub plan_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
+    pub format: TableOrJson,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
