@@ -241,8 +241,12 @@ impl Reader<'_> {
             "delete" => Some(Action::Delete),
             _ => {
                 let message = format!("`default` must be \"keep\" or \"delete\", not {text:?}");
-                let suggestion = "a retain needs groups: write it as a [[rule]] with no selectors";
-                self.error(span, message, Some(suggestion.to_owned()));
+                let suggestion = match (text, closest(text, &["keep", "delete"])) {
+                    ("retain", _) => "a retain needs groups: write it as a [[rule]]".to_owned(),
+                    (_, Some(near)) => format!("did you mean \"{near}\"?"),
+                    (_, None) => "use \"keep\" or \"delete\"".to_owned(),
+                };
+                self.error(span, message, Some(suggestion));
                 None
             }
         }

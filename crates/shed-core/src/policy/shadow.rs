@@ -90,7 +90,12 @@ fn globs_cover(earlier: &[Glob], later: &[Glob]) -> bool {
     }
     later.iter().all(|l| {
         earlier.iter().any(|e| {
-            e.text == l.text || e.text == "**" || (is_literal(&l.text) && e.is_match(&l.text))
+            // `*` crosses no `/`, and tags and variants have none.
+            let star_covers = e.text == "*" && !l.text.contains('/');
+            e.text == l.text
+                || e.text == "**"
+                || star_covers
+                || (is_literal(&l.text) && e.is_match(&l.text))
         })
     })
 }
