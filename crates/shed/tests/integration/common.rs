@@ -240,7 +240,11 @@ impl Fixture {
                 tar_archive(&entries)
             })
             .collect();
-        let tags: Vec<String> = image.tags.iter().map(|t| self.reference(t)).collect();
+        let tags: Vec<String> = image
+            .tags
+            .iter()
+            .map(|t| full_tag(&self.reference(t)))
+            .collect();
         let (archive, id) = image_archive(&layers, image.created, &labels, &tags);
         let path = self.temp_path("load.tar");
         fs::write(&path, archive).expect("write the image archive");
@@ -494,6 +498,16 @@ fn check_output(program: &str, args: &[&str], output: &Output) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// A reference with its tag written out, as an archive's manifest needs it: `repo:latest`.
+fn full_tag(reference: &str) -> String {
+    let name = reference.rsplit('/').next().unwrap_or(reference);
+    if name.contains(':') {
+        reference.to_owned()
+    } else {
+        format!("{reference}:latest")
+    }
 }
 
 fn parse_image_id(text: &str) -> ImageId {

@@ -366,10 +366,6 @@ fn container_created_between_plan_and_apply_saves_its_image() {
         skipped.message.as_deref().is_some_and(|m| !m.is_empty()),
         "a skipped action says why: {skipped:#?}"
     );
-    assert_eq!(
-        skipped.bytes, 0,
-        "a skipped action frees nothing: {skipped:#?}"
-    );
     assert_eq!(action_status(&report, &other), "done");
     assert!(report.skipped >= 1, "{report:#?}");
     assert!(
