@@ -4,7 +4,7 @@
 //! images (the first few, unless `--verbose`), then one line of totals.
 
 use shed_core::decide::Reason;
-use shed_core::plan::{Action, Plan};
+use shed_core::plan::{Action, ActionKind, Kept, Plan};
 
 use super::table::Table;
 use super::units::{age, size};
@@ -83,14 +83,26 @@ pub fn reasons_cell(reasons: &[Reason]) -> String {
     texts.join("; ")
 }
 
+/// Kept images that a person looks for come first: tagged or in use. Untagged intermediate
+/// images (the classic builder's steps) are many and say little, so without `--verbose` they
+/// are counted in one line.
 fn kept_table(plan: &Plan, verbose: bool) -> String {
+    let (named, intermediate): (Vec<&Kept>, Vec<&Kept>) = plan
+        .kept
+        .iter()
+        .partition(|kept| !kept.tags.is_empty() || is_in_use(kept));
+    let mut rows = named;
+    if verbose {
+        rows.extend(&intermediate);
+    }
     let shown = if verbose {
-        plan.kept.len()
+        rows.len()
     } else {
-        plan.kept.len().min(KEPT_ROWS)
+        rows.len().min(KEPT_ROWS)
     };
+
     let mut table = Table::new(&["KEEP IMAGE", "TAGS", "SIZE", "REASON"]);
-    for kept in &plan.kept[..shown] {
+    for kept in &rows[..shown] {
         let tags = if kept.tags.is_empty() {
             "<none>".to_owned()
         } else {
@@ -103,14 +115,31 @@ fn kept_table(plan: &Plan, verbose: bool) -> String {
             reasons_cell(&kept.reasons),
         ]);
     }
-    let mut out = table.render();
-    let hidden = plan.kept.len() - shown;
+    let mut out = if table.is_empty() {
+        String::new()
+    } else {
+        table.render()
+    };
+    let hidden = rows.len() - shown;
     if hidden > 0 {
         out.push_str(&format!(
             "… and {hidden} more kept images (--verbose lists them all)\n"
         ));
     }
+    if !verbose && !intermediate.is_empty() {
+        out.push_str(&format!(
+            "… and {} untagged intermediate {} that kept images are built on (--verbose lists them)\n",
+            intermediate.len(),
+            plural(intermediate.len(), "image", "images"),
+        ));
+    }
     out
+}
+
+fn is_in_use(kept: &Kept) -> bool {
+    kept.reasons
+        .iter()
+        .any(|reason| matches!(reason, Reason::InUse { .. }))
 }
 
 fn totals_line(plan: &Plan) -> String {
@@ -118,7 +147,7 @@ fn totals_line(plan: &Plan) -> String {
     let untag_only = plan
         .actions
         .iter()
-        .filter(|a| a.kind.as_str() == "untag")
+        .filter(|a| a.kind == ActionKind::Untag)
         .count();
     let mut parts = vec![format!(
         "delete {} {}",
