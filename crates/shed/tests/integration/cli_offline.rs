@@ -1,0 +1,274 @@
+//! The CLI on snapshot files: no engine needed. These cover the README's first command, the
+//! offline verbs (`ls`, `why`, `graph`, `plan` with `--from`) and how bad input is rejected.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use shed_core::plan::{ActionKind, Plan};
+use shed_core::plan_file::parse_plan;
+
+/// The snapshot the README plans on.
+fn example_snapshot() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/engine-snapshot.json")
+}
+
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `shed` with no engine reachable: DOCKER_HOST points at a socket that does not exist,
+/// so a verb that tried to reach an engine would fail instead of finding the user's one.
+fn shed(args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_shed"))
+        .args(args)
+        .env("DOCKER_HOST", "unix:///nonexistent/shed-offline-test.sock")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the shed binary");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn example_plan(selection: &[&str]) -> (Plan, String) {
+    let snapshot = example_snapshot();
+    let mut args = vec![
+        "--from",
+        snapshot.to_str().unwrap(),
+        "plan",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(selection);
+    let run = shed(&args);
+    assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+    (
+        parse_plan(&run.stdout).expect("plan JSON parses"),
+        run.stdout,
+    )
+}
+
+#[test]
+fn readme_plan_on_the_example_snapshot_shows_what_goes_and_why() {
+    let snapshot = example_snapshot();
+    let run = shed(&["--from", snapshot.to_str().unwrap(), "plan"]);
+
+    assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+    assert!(run.stdout.contains("dangling, unused"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("in use by exited container web-migrate"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("in use by running container worker"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("Total: delete "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.lines().count() < 40,
+        "a plan should fit one screen:\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_example_plan_deletes_one_dangling_rebuild_and_keeps_the_one_in_use() {
+    let (plan, _) = example_plan(&[]);
+
+    let deleted_dangling: Vec<_> = plan
+        .actions
+        .iter()
+        .filter(|a| {
+            a.reasons
+                .iter()
+                .any(|r| r.to_string() == "dangling, unused")
+        })
+        .collect();
+    assert_eq!(deleted_dangling.len(), 1, "{plan:#?}");
+    assert!(
+        plan.actions
+            .iter()
+            .all(|a| a.kind == ActionKind::Delete && a.references.is_empty())
+    );
+    let kept_in_use = plan
+        .kept
+        .iter()
+        .find(|k| {
+            k.reasons
+                .iter()
+                .any(|r| r.to_string().contains("web-migrate"))
+        })
+        .expect("the dangling rebuild used by web-migrate is kept");
+    assert!(kept_in_use.tags.is_empty());
+    assert_eq!(
+        plan.totals.bytes,
+        plan.actions.iter().map(|a| a.bytes).sum::<u64>()
+    );
+}
+
+#[test]
+fn plans_are_byte_for_byte_reproducible() {
+    let (_, first) = example_plan(&["--all"]);
+    let (_, second) = example_plan(&["--all"]);
+    assert_eq!(first, second);
+}
+
+#[test]
+fn all_keeps_every_tag_of_images_in_use() {
+    let (plan, _) = example_plan(&["--all"]);
+    let removed: Vec<&str> = plan
+        .actions
+        .iter()
+        .flat_map(|a| a.references.iter().map(String::as_str))
+        .collect();
+    for in_use in [
+        "golang:1.22",
+        "golang:1.22.5",
+        "shop/worker:2.1",
+        "shop/api:1.4.0",
+    ] {
+        assert!(
+            !removed.contains(&in_use),
+            "{in_use} is in use, yet removed: {removed:?}"
+        );
+    }
+    assert!(removed.contains(&"shop/web:latest"), "{removed:?}");
+}
+
+#[test]
+fn plan_output_file_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    let snapshot = example_snapshot();
+    let run = shed(&[
+        "--from",
+        snapshot.to_str().unwrap(),
+        "plan",
+        "--all",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+    let saved = parse_plan(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(saved, example_plan(&["--all"]).0);
+}
+
+#[test]
+fn why_explains_an_image_in_use() {
+    let snapshot = example_snapshot();
+    let run = shed(&["--from", snapshot.to_str().unwrap(), "why", "golang:1.22.5"]);
+    assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Tags        golang:1.22, golang:1.22.5"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("go-version (exited)"), "{}", run.stdout);
+    assert!(run.stdout.contains("Decision    keep"), "{}", run.stdout);
+}
+
+#[test]
+fn why_an_unknown_reference_is_bad_input() {
+    let snapshot = example_snapshot();
+    let run = shed(&["--from", snapshot.to_str().unwrap(), "why", "nosuch:tag"]);
+    assert_eq!(run.status, 2);
+    assert_eq!(run.stderr.trim(), "shed: no such image: nosuch:tag");
+}
+
+#[test]
+fn graph_draws_references_containers_and_parents() {
+    let snapshot = example_snapshot();
+    let dot = shed(&[
+        "--from",
+        snapshot.to_str().unwrap(),
+        "graph",
+        "shop/worker:2.1",
+    ]);
+    assert_eq!(dot.status, 0, "stderr: {}", dot.stderr);
+    assert!(dot.stdout.starts_with("digraph shed {"));
+    assert!(dot.stdout.contains("\"ref_shop/worker:2.1\" -> \"img_"));
+    assert!(dot.stdout.contains("\"ctr_worker\" -> \"img_"));
+    assert!(dot.stdout.contains("label=\"parent\""));
+    assert!(
+        !dot.stdout.contains("shop/api"),
+        "only the worker's family is drawn"
+    );
+
+    let mermaid = shed(&[
+        "--from",
+        snapshot.to_str().unwrap(),
+        "graph",
+        "--format",
+        "mermaid",
+    ]);
+    assert_eq!(mermaid.status, 0);
+    assert!(mermaid.stdout.starts_with("flowchart LR\n"));
+    assert!(mermaid.stdout.contains("-. parent .->"));
+}
+
+#[test]
+fn a_malformed_snapshot_names_the_file_position_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.json");
+    let text = std::fs::read_to_string(example_snapshot()).unwrap();
+    // Break the first image's creation time.
+    let broken = text.replacen("\"created\": \"", "\"created\": \"yesterday-", 1);
+    std::fs::write(&file, broken).unwrap();
+
+    let run = shed(&["--from", file.to_str().unwrap(), "plan"]);
+    assert_eq!(run.status, 2, "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("broken.json: line "), "{}", run.stderr);
+    assert!(run.stderr.contains("images[0].created"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn apply_refuses_a_snapshot_source() {
+    let snapshot = example_snapshot();
+    let run = shed(&["--from", snapshot.to_str().unwrap(), "apply", "--yes"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr.contains("apply needs an engine"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_unreachable_engine_is_a_one_line_failure() {
+    let run = shed(&["plan"]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("is dockerd running?"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_filters_are_bad_input() {
+    let snapshot = example_snapshot();
+    let run = shed(&[
+        "--from",
+        snapshot.to_str().unwrap(),
+        "plan",
+        "--filter",
+        "until=soon",
+    ]);
+    assert_eq!(run.status, 2);
+    assert!(run.stderr.starts_with("shed: --filter"), "{}", run.stderr);
+}
