@@ -274,3 +274,6 @@ impl Limits {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod properties;
