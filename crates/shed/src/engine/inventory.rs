@@ -233,6 +233,12 @@ impl Engine {
             Ok(inspect) => inspect,
             Err(error) => return self.gone_or(&endpoint, error),
         };
+        // The classic builder's container for the first step after `FROM scratch` has no
+        // image: it holds none in use, so it has no place in the inventory.
+        if inspect.image.as_deref().is_none_or(str::is_empty) {
+            tracing::debug!(container = %id, "left out: a container without an image");
+            return Ok(None);
+        }
         let names = summary.names.unwrap_or_default();
         let container = container_from_inspect(&endpoint, inspect, names, summary.image)?;
         Ok(Some(container))
