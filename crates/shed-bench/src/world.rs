@@ -358,7 +358,7 @@ impl Generator {
     /// One family of up to `room` images built on one base.
     fn add_family(&mut self, family: usize, bases: usize, room: usize) {
         let size = (self.rng.range(5, 40) as usize).min(room);
-        let base = if family % 8 == 0 || bases == 1 {
+        let base = if family.is_multiple_of(8) || bases == 1 {
             0
         } else {
             self.rng.range(1, bases as u64 - 1)
