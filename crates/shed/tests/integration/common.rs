@@ -27,12 +27,7 @@ use shed_core::plan::Plan;
 
 const HOST_VARIABLE: &str = "SHED_TEST_DOCKER_HOST";
 const DISPOSABLE_VARIABLE: &str = "SHED_TEST_DISPOSABLE_ENGINE";
-const DEFAULT_SOCKETS: [&str; 4] = [
-    "unix:///var/run/docker.sock",
-    "unix:///run/docker.sock",
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-];
+const DEFAULT_SOCKETS: [&str; 2] = ["/var/run/docker.sock", "/run/docker.sock"];
 /// The label that marks every image and container a fixture makes.
 pub const CASE_LABEL: &str = "shedtest.case";
 const BUSYBOX: &str = "/usr/bin/busybox";
@@ -47,20 +42,50 @@ static FIXTURE_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// Panics when it is unset (a test that cannot reach its engine must fail, not pass) and when it
 /// names the default socket without `SHED_TEST_DISPOSABLE_ENGINE=1`.
 pub fn engine_host() -> String {
-    let Ok(host) = std::env::var(HOST_VARIABLE) else {
-        panic!(
+    let host = std::env::var(HOST_VARIABLE).ok();
+    let disposable = std::env::var(DISPOSABLE_VARIABLE).is_ok_and(|v| v == "1");
+    checked_host(host, disposable).unwrap_or_else(|refusal| panic!("{refusal}"))
+}
+
+/// The rule behind [`engine_host`]: a host must be given, and the default socket only when it
+/// is declared disposable.
+fn checked_host(host: Option<String>, disposable: bool) -> Result<String, String> {
+    let Some(host) = host else {
+        return Err(format!(
             "{HOST_VARIABLE} is not set: run the integration tests with scripts/test, which \
              starts a private engine for them"
-        );
+        ));
     };
-    let is_default = DEFAULT_SOCKETS.contains(&host.trim_end_matches('/'));
-    let disposable = std::env::var(DISPOSABLE_VARIABLE).is_ok_and(|v| v == "1");
+    let path = host
+        .strip_prefix("unix://")
+        .unwrap_or(&host)
+        .trim_end_matches('/');
+    let path = path.replacen("//", "/", usize::MAX);
+    if DEFAULT_SOCKETS.contains(&path.as_str()) && !disposable {
+        return Err(format!(
+            "{HOST_VARIABLE}={host} is the default engine, whose images may be someone's: the \
+             tests delete images. Use scripts/test, or set {DISPOSABLE_VARIABLE}=1 if it is \
+             disposable"
+        ));
+    }
+    Ok(host)
+}
+
+#[test]
+fn harness_refuses_a_missing_host_and_the_default_socket() {
+    let refused = |host: &str| checked_host(Some(host.to_owned()), false).is_err();
     assert!(
-        !is_default || disposable,
-        "{HOST_VARIABLE}={host} is the default engine, whose images may be someone's: the tests \
-         delete images. Use scripts/test, or set {DISPOSABLE_VARIABLE}=1 if it is disposable"
+        checked_host(None, true)
+            .unwrap_err()
+            .contains("scripts/test")
     );
-    host
+    assert!(refused("unix:///var/run/docker.sock"));
+    assert!(refused("unix:///run/docker.sock"));
+    assert!(refused("/var/run/docker.sock"));
+    assert!(refused("unix:////var/run//docker.sock"));
+    assert!(!refused("unix:///tmp/shed-test-engine.abc/docker.sock"));
+    let disposable = checked_host(Some("unix:///var/run/docker.sock".to_owned()), true);
+    assert_eq!(disposable.as_deref(), Ok("unix:///var/run/docker.sock"));
 }
 
 /// The current time, for images of a chosen age.
