@@ -12,8 +12,9 @@ use shed_core::plan::Plan;
 use shed_core::plan_file::parse_plan;
 
 use super::args::{ApplyArgs, TableOrJson};
+use super::decider::Decider;
 use super::error::{ExitStatus, bad_input};
-use super::options::{self, Options, Source};
+use super::options::{Options, Source};
 use super::{plan, print, source, to_json};
 use crate::output;
 use crate::output::table::Table;
@@ -83,8 +84,9 @@ async fn saved_plan(host: Option<&str>, path: &Path) -> Result<(Engine, Plan)> {
 /// Plans now from the selection flags, exactly as `shed plan` would.
 async fn fresh_plan(options: &Options, args: &ApplyArgs) -> Result<(Engine, Plan)> {
     let loaded = source::load(options).await?;
-    let selection = options::selection(&args.selection, loaded.now)?;
-    let plan = plan::make(&loaded, &selection);
+    let decider = Decider::from_args(&args.selection, loaded.now)?;
+    let plan = plan::make(&loaded, &decider);
+    decider.check_cap(&plan, &loaded.graph, &args.cap)?;
     let engine = loaded
         .engine
         .context("an engine source always yields an engine")?;

@@ -63,18 +63,58 @@ pub enum Command {
     Snapshot,
     /// List past applies from the journal
     History(HistoryArgs),
+    /// Work with policy files
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Parse and validate a policy file without touching an engine (exit status 2 on errors)
+    Check {
+        /// The policy file
+        file: PathBuf,
+    },
 }
 
 /// Which images a run selects. Shared by `why`, `plan` and `apply`.
+///
+/// Without a policy, shed selects what `docker image prune` would (`--all`: `prune -a`),
+/// narrowed by prune's filters. With a policy (`--policy`, `SHED_POLICY`, or `shed.toml` in the
+/// working directory), the policy's rules decide instead.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SelectionArgs {
     /// Select every image no container uses, not only dangling ones (like `prune -a`)
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "policy")]
     pub all: bool,
 
     /// Prune filters: until=<timestamp|duration>, label=<key>[=<value>], label!=<key>[=<value>]
-    #[arg(long = "filter", value_name = "FILTER")]
+    #[arg(long = "filter", value_name = "FILTER", conflicts_with = "policy")]
     pub filters: Vec<String>,
+
+    /// Decide with this policy file (default: $SHED_POLICY, else ./shed.toml if present)
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Ignore ./shed.toml and decide like `docker image prune`
+    #[arg(long, conflicts_with = "policy")]
+    pub no_policy: bool,
+}
+
+/// Raise (or lower) the policy's safety cap for this run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CapArgs {
+    /// Allow deleting at most N images in this run
+    #[arg(long, value_name = "N")]
+    pub max_images: Option<usize>,
+
+    /// Allow freeing at most SIZE in this run (500MB, 1.2GB)
+    #[arg(long, value_name = "SIZE")]
+    pub max_bytes: Option<String>,
+
+    /// Allow deleting at most this percentage of the images present
+    #[arg(long, value_name = "PERCENT")]
+    pub max_percent: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,6 +165,9 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
 
+    #[command(flatten)]
+    pub cap: CapArgs,
+
     #[arg(long, value_enum, default_value_t = TableOrJson::Table)]
     pub format: TableOrJson,
 
@@ -144,6 +187,9 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub selection: SelectionArgs,
+
+    #[command(flatten)]
+    pub cap: CapArgs,
 
     /// Do not ask for confirmation
     #[arg(short, long)]

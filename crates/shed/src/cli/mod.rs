@@ -7,17 +7,19 @@ pub mod error;
 pub mod options;
 
 mod apply;
+mod decider;
 mod graph;
 mod history;
 mod ls;
 mod plan;
+mod policy;
 mod snapshot;
 mod source;
 mod why;
 
 use anyhow::Result;
 
-use args::{Cli, Command};
+use args::{Cli, Command, PolicyCommand};
 use error::ExitStatus;
 use options::Options;
 
@@ -32,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Apply(args) => apply::run(&options, &args).await,
         Command::Snapshot => snapshot::run(&options).await,
         Command::History(args) => history::run(&options, &args),
+        Command::Policy(PolicyCommand::Check { file }) => policy::check(&file),
     }
 }
 

@@ -2,14 +2,16 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use shed_core::decide::{Decision, Verdict, decide};
+use shed_core::decide::{Decision, Verdict};
 use shed_core::graph::{Graph, ImageIdx};
 use shed_core::ids::ImageId;
+use shed_core::policy::trace;
 
 use super::args::{TableOrJson, WhyArgs};
+use super::decider::Decider;
 use super::error::ExitStatus;
 use super::ls::ImageRow;
-use super::options::{self, Options};
+use super::options::Options;
 use super::{print, source, to_json};
 use crate::output::plan::reasons_cell;
 use crate::output::units::{age, size};
@@ -18,13 +20,17 @@ pub async fn run(options: &Options, args: &WhyArgs) -> Result<ExitStatus> {
     let loaded = source::load(options).await?;
     let graph = &loaded.graph;
     let image = source::resolve(graph, &args.reference)?;
-    let selection = options::selection(&args.selection, loaded.now)?;
-    let decisions = decide(graph, &selection);
-    let explanation = Explanation::new(graph, image, decisions.decision(image).clone());
+    let decider = Decider::from_args(&args.selection, loaded.now)?;
+    let decisions = decider.decide(graph, loaded.now);
+    let mut explanation = Explanation::new(graph, image, decisions.decision(image).clone());
+    if let Decider::Policy(policy) = &decider {
+        explanation.trace =
+            trace(graph, policy, loaded.now, &args.reference).map(|t| t.to_string());
+    }
 
     let text = match args.format {
         TableOrJson::Json => to_json(&explanation)?,
-        TableOrJson::Table => render(&explanation, &selection.describe(), loaded.now),
+        TableOrJson::Table => render(&explanation, &decider.describe(), loaded.now),
     };
     print(&text)?;
     Ok(ExitStatus::Done)
@@ -37,6 +43,9 @@ struct Explanation {
     children: Vec<ImageId>,
     sharing: Vec<Sharing>,
     decision: Decision,
+    /// With a policy: how each rule in order met this image's references.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace: Option<String>,
 }
 
 /// Another image that uses some of the same layers.
@@ -68,6 +77,7 @@ impl Explanation {
             children,
             sharing,
             decision,
+            trace: None,
         }
     }
 }
@@ -126,6 +136,10 @@ fn render(
         ));
     }
     lines.push(format!("Because     {}", reasons_cell(&decision.reasons)));
+    if let Some(trace) = &explanation.trace {
+        lines.push(String::new());
+        lines.push(trace.trim_end().to_owned());
+    }
     lines.join("\n") + "\n"
 }
 

@@ -272,3 +272,104 @@ fn bad_filters_are_bad_input() {
     assert_eq!(run.status, 2);
     assert!(run.stderr.starts_with("shed: --filter"), "{}", run.stderr);
 }
+
+fn policy_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/policies")
+        .join(name)
+}
+
+#[test]
+fn policy_check_accepts_the_examples_and_names_line_and_column_of_a_mistake() {
+    let good = shed(&[
+        "policy",
+        "check",
+        policy_file("golang-matrix.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(good.status, 0, "stderr: {}", good.stderr);
+    assert!(good.stdout.contains(": ok ("), "{}", good.stdout);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.toml");
+    std::fs::write(
+        &file,
+        "[[rule]]\nname = \"old\"\nrepo = \"golang\"\naction = \"delete\"\n",
+    )
+    .unwrap();
+    let bad = shed(&["policy", "check", file.to_str().unwrap()]);
+    assert_eq!(bad.status, 2);
+    let expected = format!(
+        "shed: {}:3:1: unknown key `repo` in [[rule]]\n  help: did you mean `repository`?\n",
+        file.display()
+    );
+    assert_eq!(bad.stderr, expected);
+}
+
+#[test]
+fn plan_and_why_with_a_policy_name_the_rule_that_decided() {
+    let snapshot = example_snapshot();
+    let policy = policy_file("golang-matrix.toml");
+    let run = shed(&[
+        "--from",
+        snapshot.to_str().unwrap(),
+        "plan",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+    assert!(run.stdout.starts_with("Plan for policy "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("rule \"golang aliases\""),
+        "{}",
+        run.stdout
+    );
+
+    let why = shed(&[
+        "--from",
+        snapshot.to_str().unwrap(),
+        "why",
+        "golang:latest",
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(why.status, 0, "stderr: {}", why.stderr);
+    assert!(why.stdout.contains("golang aliases"), "{}", why.stdout);
+}
+
+#[test]
+fn a_plan_over_the_policy_cap_is_refused_unless_the_cap_is_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("greedy.toml");
+    std::fs::write(
+        &file,
+        "[limits]\nmax_images = 1\n\n[[rule]]\nname = \"all unused\"\naction = \"delete\"\n",
+    )
+    .unwrap();
+    let snapshot = example_snapshot();
+    let base = [
+        "--from",
+        snapshot.to_str().unwrap(),
+        "plan",
+        "--policy",
+        file.to_str().unwrap(),
+    ];
+
+    let refused = shed(&base);
+    assert_eq!(refused.status, 2, "stdout: {}", refused.stdout);
+    assert!(
+        refused.stderr.contains("refusing this plan"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("max_images = 1"),
+        "{}",
+        refused.stderr
+    );
+
+    let mut raised = base.to_vec();
+    raised.extend(["--max-images", "1000"]);
+    let allowed = shed(&raised);
+    assert_eq!(allowed.status, 0, "stderr: {}", allowed.stderr);
+    assert!(allowed.stdout.contains("delete "), "{}", allowed.stdout);
+}
