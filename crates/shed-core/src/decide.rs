@@ -397,7 +397,7 @@ fn settle_family(graph: &Graph, decisions: &[Decision], i: ImageIdx) -> Option<D
     let kept_child = children
         .iter()
         .filter(|&&child| decisions[child.index()].verdict != Verdict::Delete)
-        .min_by(|a, b| graph.image(**a).id.cmp(&graph.image(**b).id));
+        .min_by_key(|&&child| graph.id_rank(child));
 
     match kept_child {
         Some(&child) => {
@@ -416,7 +416,7 @@ fn settle_family(graph: &Graph, decisions: &[Decision], i: ImageIdx) -> Option<D
         {
             let first_child = children
                 .iter()
-                .min_by(|a, b| graph.image(**a).id.cmp(&graph.image(**b).id))
+                .min_by_key(|&&child| graph.id_rank(child))
                 .map(|&child| graph.image(child).id.clone())?;
             Some(Decision::delete(
                 graph.image(i),

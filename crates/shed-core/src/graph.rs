@@ -26,10 +26,12 @@
 //! each cycle at the image where it finds it (that image has no parent in the graph), so every
 //! walk up the parents ends.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::ids::{ChainId, DiffId, ImageId};
-use crate::inventory::{Container, Image, Inventory};
+use crate::inventory::{Container, Image, Inventory, Timestamp};
 
 /// An image's index in a [`Graph`]: its position in the inventory's image list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -65,6 +67,11 @@ impl ChainIdx {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The chain at `position` in `0..Graph::chain_count()`.
+    pub fn from_index(position: usize) -> ChainIdx {
+        ChainIdx(idx(position))
+    }
 }
 
 /// Converts a position into a `u32` index. Inventories hold far fewer than 2^32 images,
@@ -82,22 +89,26 @@ struct Relation<T> {
 }
 
 impl<T: Copy> Relation<T> {
-    /// Groups `(row, item)` pairs by row, keeping the pairs' order within each row.
-    fn from_pairs(rows: usize, pairs: &[(usize, T)]) -> Relation<T> {
+    /// Groups `(row, item)` pairs by row, keeping the pairs' order within each row. `pairs`
+    /// is called twice (once to count, once to place), so no list of pairs is kept in memory;
+    /// `filler` only holds places until they are filled.
+    fn grouped<I>(rows: usize, filler: T, pairs: impl Fn() -> I) -> Relation<T>
+    where
+        I: Iterator<Item = (usize, T)>,
+    {
         let mut offsets = vec![0usize; rows + 1];
-        for &(row, _) in pairs {
+        for (row, _) in pairs() {
             offsets[row + 1] += 1;
         }
         for row in 0..rows {
             offsets[row + 1] += offsets[row];
         }
         let mut next = offsets.clone();
-        let mut slots: Vec<Option<T>> = vec![None; pairs.len()];
-        for &(row, item) in pairs {
-            slots[next[row]] = Some(item);
+        let mut items = vec![filler; offsets[rows]];
+        for (row, item) in pairs() {
+            items[next[row]] = item;
             next[row] += 1;
         }
-        let items = slots.into_iter().flatten().collect();
         Relation { offsets, items }
     }
 
@@ -110,10 +121,12 @@ impl<T: Copy> Relation<T> {
     }
 }
 
-/// The chain IDs of every image, interned: one entry per distinct stack prefix.
+/// The chain IDs of every image, interned: one index per distinct stack prefix. The chain ID
+/// digests themselves are computed only when asked for ([`Graph::chain_id`]): planning needs
+/// only which images share a prefix, and hashing millions of prefixes up front would cost
+/// seconds and hundreds of megabytes.
 #[derive(Debug)]
 struct Layers {
-    chain_ids: Vec<ChainId>,
     chain_sizes: Vec<u64>,
     /// Each image's chain IDs, bottom first.
     image_chains: Relation<ChainIdx>,
@@ -123,46 +136,96 @@ struct Layers {
 
 impl Layers {
     /// Interns the layer stacks as a trie keyed by (chain below, diff ID): a chain ID is a
-    /// function of exactly that pair, so each distinct prefix is hashed once however many
-    /// images are built on it.
+    /// function of exactly that pair, so two images share a chain index exactly when they
+    /// share the chain ID.
     fn index(images: &[Image]) -> Layers {
         const BOTTOM: u32 = u32::MAX;
-        let mut diffs: HashMap<&DiffId, u32> = HashMap::new();
-        let mut trie: HashMap<(u32, u32), ChainIdx> = HashMap::new();
-        let mut chain_ids: Vec<ChainId> = Vec::new();
+        let mut trie: HashMap<(u32, &str), ChainIdx, BuildHasherDefault<DigestHasher>> =
+            HashMap::default();
         let mut chain_sizes: Vec<u64> = Vec::new();
-        let mut pairs: Vec<(usize, ChainIdx)> = Vec::new();
+        let mut offsets: Vec<usize> = Vec::with_capacity(images.len() + 1);
+        let layer_count = images.iter().map(|image| image.layers.len()).sum();
+        let mut items: Vec<ChainIdx> = Vec::with_capacity(layer_count);
+        offsets.push(0);
 
-        for (position, image) in images.iter().enumerate() {
+        for image in images {
             let mut below = BOTTOM;
             for layer in &image.layers {
-                let next_diff = idx(diffs.len());
-                let diff = *diffs.entry(&layer.diff_id).or_insert(next_diff);
-                let chain = *trie.entry((below, diff)).or_insert_with(|| {
-                    let below_id = (below != BOTTOM).then(|| &chain_ids[below as usize]);
-                    chain_ids.push(ChainId::on_top(below_id, &layer.diff_id));
-                    chain_sizes.push(layer.size);
-                    ChainIdx(idx(chain_ids.len() - 1))
-                });
-                pairs.push((position, chain));
+                let chain = *trie
+                    .entry((below, layer.diff_id.as_str()))
+                    .or_insert_with(|| {
+                        chain_sizes.push(layer.size);
+                        ChainIdx(idx(chain_sizes.len() - 1))
+                    });
+                items.push(chain);
                 below = chain.0;
             }
+            offsets.push(items.len());
         }
 
-        let image_chains = Relation::from_pairs(images.len(), &pairs);
-        let user_pairs: Vec<(usize, ImageIdx)> = pairs
-            .iter()
-            .map(|&(image, chain)| (chain.index(), ImageIdx(idx(image))))
-            .collect();
+        let image_chains = Relation { offsets, items };
         // Within one stack every chain ID is new (each one hashes the one below it), so an
         // image is listed at most once among a chain's users.
-        let chain_users = Relation::from_pairs(chain_ids.len(), &user_pairs);
+        let chain_users = Relation::grouped(chain_sizes.len(), ImageIdx(0), || {
+            (0..images.len()).flat_map(|image| {
+                let chains = image_chains.row(image);
+                chains
+                    .iter()
+                    .map(move |chain| (chain.index(), ImageIdx(idx(image))))
+            })
+        });
         Layers {
-            chain_ids,
             chain_sizes,
             image_chains,
             chain_users,
         }
+    }
+}
+
+/// A hasher for keys made of digests and small integers: digests are already uniformly
+/// random, so a multiply-and-rotate per word and one final mix spread them well, several
+/// times faster than the default SipHash on the millions of layers of a large inventory.
+/// (Keys come from the inventory, not from an attacker who could aim at collisions.)
+#[derive(Debug, Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl DigestHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // The final mix of splitmix64, so that low and high bits both depend on every word.
+        let mut h = self.0;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
     }
 }
 
@@ -174,6 +237,8 @@ pub struct Graph {
     inventory: Inventory,
     /// Every image, sorted by image ID: lookups by ID and by ID prefix.
     by_id: Vec<ImageIdx>,
+    /// Each image's position in `by_id`: comparing ranks compares image IDs.
+    id_ranks: Vec<u32>,
     parents: Vec<Option<ImageIdx>>,
     depths: Vec<u32>,
     children: Relation<ImageIdx>,
@@ -192,7 +257,11 @@ impl Graph {
     pub fn new(inventory: Inventory) -> Graph {
         let images = &inventory.images;
         let mut by_id: Vec<ImageIdx> = (0..images.len()).map(|i| ImageIdx(idx(i))).collect();
-        by_id.sort_by(|a, b| images[a.index()].id.cmp(&images[b.index()].id));
+        by_id.sort_unstable_by(|a, b| images[a.index()].id.cmp(&images[b.index()].id));
+        let mut id_ranks = vec![0u32; images.len()];
+        for (rank, i) in by_id.iter().enumerate() {
+            id_ranks[i.index()] = idx(rank);
+        }
         let find = |id: &ImageId| find_in(images, &by_id, id);
 
         let mut parents: Vec<Option<ImageIdx>> = images
@@ -200,19 +269,18 @@ impl Graph {
             .map(|image| image.parent.as_ref().and_then(find))
             .collect();
         let depths = depths_cutting_cycles(&mut parents);
-        let child_pairs: Vec<(usize, ImageIdx)> = parents
-            .iter()
-            .enumerate()
-            .filter_map(|(child, parent)| parent.map(|p| (p.index(), ImageIdx(idx(child)))))
-            .collect();
-        let children = Relation::from_pairs(images.len(), &child_pairs);
-        let containers = index_containers(&inventory, |id| find(id));
-        let children_first = order_children_first(images, &depths);
+        let children = Relation::grouped(images.len(), ImageIdx(0), || {
+            let links = parents.iter().enumerate();
+            links.filter_map(|(child, parent)| parent.map(|p| (p.index(), ImageIdx(idx(child)))))
+        });
+        let containers = index_containers(&inventory, find);
+        let children_first = order_children_first(images, &depths, &id_ranks);
         let layers = Layers::index(images);
 
         Graph {
             inventory,
             by_id,
+            id_ranks,
             parents,
             depths,
             children,
@@ -250,6 +318,12 @@ impl Graph {
     /// this order never deletes a parent before its child.
     pub fn children_first(&self) -> &[ImageIdx] {
         &self.children_first
+    }
+
+    /// The image's position in [`Graph::images_by_id`]: ordering images by rank orders them
+    /// by image ID, without comparing strings.
+    pub fn id_rank(&self, i: ImageIdx) -> usize {
+        self.id_ranks[i.index()] as usize
     }
 
     /// The image with exactly this ID.
@@ -298,7 +372,7 @@ impl Graph {
         let images = &self.inventory.images;
         let start = self
             .by_id
-            .partition_point(|i| images[i.index()].id.as_str() < &prefix);
+            .partition_point(|i| images[i.index()].id.as_str() < prefix.as_str());
         let mut matches = self.by_id[start..]
             .iter()
             .take_while(|i| images[i.index()].id.as_str().starts_with(&prefix));
@@ -349,8 +423,21 @@ impl Graph {
         self.layers.image_chains.row(i.index())
     }
 
-    pub fn chain_id(&self, c: ChainIdx) -> &ChainId {
-        &self.layers.chain_ids[c.index()]
+    /// The chain ID digest, computed from the stack of its first user (O(depth) hashes).
+    pub fn chain_id(&self, c: ChainIdx) -> ChainId {
+        // Every chain index was made for a layer of some image, so it has a first user.
+        let user = self.chain_users(c)[0];
+        let position = self.chains(user).iter().position(|&own| own == c);
+        let depth = position.expect("a chain's user has the chain in its stack");
+        let diff_ids: Vec<DiffId> = self.image(user).layers[..=depth]
+            .iter()
+            .map(|layer| layer.diff_id.clone())
+            .collect();
+        let chain = ChainId::for_stack(&diff_ids);
+        chain
+            .into_iter()
+            .next_back()
+            .expect("a stack of depth + 1 layers has a top")
     }
 
     /// The bytes of the layer on disk: the size of the top layer of that stack prefix.
@@ -365,7 +452,7 @@ impl Graph {
 
     /// The number of distinct chain IDs in the inventory.
     pub fn chain_count(&self) -> usize {
-        self.layers.chain_ids.len()
+        self.layers.chain_sizes.len()
     }
 
     /// The bytes of all layers, each chain ID counted once.
@@ -401,12 +488,7 @@ impl Graph {
             }
         }
         let mut sharing: Vec<(ImageIdx, u64)> = shared.into_iter().collect();
-        let images = &self.inventory.images;
-        sharing.sort_by(|(a, a_bytes), (b, b_bytes)| {
-            b_bytes
-                .cmp(a_bytes)
-                .then_with(|| images[a.index()].id.cmp(&images[b.index()].id))
-        });
+        sharing.sort_unstable_by_key(|&(image, bytes)| (Reverse(bytes), self.id_rank(image)));
         sharing
     }
 
@@ -478,35 +560,36 @@ fn index_containers(
     inventory: &Inventory,
     find: impl Fn(&ImageId) -> Option<ImageIdx>,
 ) -> Relation<ContainerIdx> {
-    let pairs: Vec<(usize, ContainerIdx)> = inventory
-        .containers
-        .iter()
-        .enumerate()
-        .filter_map(|(c, container)| {
-            find(&container.image_id).map(|i| (i.index(), ContainerIdx(idx(c))))
-        })
-        .collect();
-    let mut relation = Relation::from_pairs(inventory.images.len(), &pairs);
+    let containers = &inventory.containers;
+    let users: Vec<Option<ImageIdx>> = containers.iter().map(|c| find(&c.image_id)).collect();
+    let mut relation = Relation::grouped(inventory.images.len(), ContainerIdx(0), || {
+        let uses = users.iter().enumerate();
+        uses.filter_map(|(c, image)| image.map(|i| (i.index(), ContainerIdx(idx(c)))))
+    });
     for image in 0..inventory.images.len() {
-        relation.row_mut(image).sort_by(|a, b| {
-            inventory.containers[a.index()]
-                .id
-                .cmp(&inventory.containers[b.index()].id)
-        });
+        let row = relation.row_mut(image);
+        row.sort_by(|a, b| containers[a.index()].id.cmp(&containers[b.index()].id));
     }
     relation
 }
 
-fn order_children_first(images: &[Image], depths: &[u32]) -> Vec<ImageIdx> {
-    let mut order: Vec<ImageIdx> = (0..images.len()).map(|i| ImageIdx(idx(i))).collect();
-    order.sort_by(|&a, &b| {
-        let (image_a, image_b) = (&images[a.index()], &images[b.index()]);
-        depths[b.index()]
-            .cmp(&depths[a.index()])
-            .then_with(|| image_b.created.cmp(&image_a.created))
-            .then_with(|| image_a.id.cmp(&image_b.id))
-    });
-    order
+fn order_children_first(images: &[Image], depths: &[u32], id_ranks: &[u32]) -> Vec<ImageIdx> {
+    // Sorting small keys instead of comparing the images themselves keeps a million-image
+    // sort inside the cache.
+    let mut keys: Vec<(Reverse<u32>, Reverse<Timestamp>, u32, ImageIdx)> = images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            (
+                Reverse(depths[i]),
+                Reverse(image.created),
+                id_ranks[i],
+                ImageIdx(idx(i)),
+            )
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|(_, _, _, i)| i).collect()
 }
 
 /// The familiar form of a tag or repo digest, as the engine reports references: `bb` is
@@ -677,7 +760,7 @@ mod tests {
         assert!(graph.sharing(a).is_empty());
         assert_eq!(
             graph.chain_id(graph.chains(a)[1]),
-            &ChainId::for_stack(&[crate::testkit::diff_id(1), crate::testkit::diff_id(3)])[1]
+            ChainId::for_stack(&[crate::testkit::diff_id(1), crate::testkit::diff_id(3)])[1]
         );
     }
 

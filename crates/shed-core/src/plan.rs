@@ -7,8 +7,6 @@
 //!
 //! Order: every untag comes before every delete; a child image is deleted before its parent.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::decide::{Decisions, Reason, Verdict};
@@ -168,8 +166,10 @@ fn untag_actions(graph: &Graph, decisions: &Decisions) -> Vec<Action> {
 }
 
 fn delete_actions(graph: &Graph, decisions: &Decisions) -> Vec<Action> {
-    // For each chain ID met so far, how many of its users are not deleted yet.
-    let mut remaining_users: HashMap<ChainIdx, usize> = HashMap::new();
+    // For each chain ID, how many of its users are not deleted yet.
+    let mut remaining_users: Vec<usize> = (0..graph.chain_count())
+        .map(|c| graph.chain_users(ChainIdx::from_index(c)).len())
+        .collect();
     let mut actions = Vec::new();
     for &i in graph.children_first() {
         if decisions.verdict(i) != Verdict::Delete {
@@ -177,9 +177,7 @@ fn delete_actions(graph: &Graph, decisions: &Decisions) -> Vec<Action> {
         }
         let mut bytes = 0;
         for &c in graph.chains(i) {
-            let remaining = remaining_users
-                .entry(c)
-                .or_insert(graph.chain_users(c).len());
+            let remaining = &mut remaining_users[c.index()];
             *remaining -= 1;
             if *remaining == 0 {
                 bytes += graph.chain_size(c);
