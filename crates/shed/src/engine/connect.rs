@@ -310,6 +310,36 @@ mod tests {
     }
 
     #[test]
+    fn too_old_names_both_versions() {
+        let error = EngineError::TooOld {
+            host: "unix:///s".into(),
+            engine_version: "19.03.15".into(),
+            engine_api: "1.40".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the engine at unix:///s (Docker 19.03.15) speaks API 1.40; shed needs API 1.41 \
+             (Docker 20.10) or newer"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_closed_tcp_port_is_refused() {
+        // A port that was just free: nothing listens on it once the listener is dropped.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("tcp://127.0.0.1:{port}");
+        let error = Engine::connect(Some(&host)).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("connection refused by {host}: is dockerd running?")
+        );
+    }
+
+    #[test]
     fn host_flag_wins_over_docker_host() {
         assert_eq!(
             resolve_host(Some("tcp://a:1"), Some("unix:///b")),
