@@ -110,7 +110,12 @@ impl fmt::Display for Reason {
                 action,
                 reference,
             } => {
-                write!(f, "{}: {action} by rule {rule:?}", subject(reference))
+                let done = if action == "delete" {
+                    "removed"
+                } else {
+                    "kept"
+                };
+                write!(f, "{}: {done} by rule {rule:?}", subject(reference))
             }
             Reason::Retain {
                 rule,

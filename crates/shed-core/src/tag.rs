@@ -261,11 +261,21 @@ mod tests {
         Some(PreRelease { kind, number })
     }
 
+    /// A tag and the parts it should parse into.
+    type Row<'a> = (
+        &'a str,
+        u64,
+        Option<u64>,
+        Option<u64>,
+        Option<PreRelease>,
+        Option<&'a str>,
+    );
+
     #[test]
     fn official_image_tags_parse_into_their_parts() {
         use PreKind::*;
         #[rustfmt::skip]
-        let table: &[(&str, u64, Option<u64>, Option<u64>, Option<PreRelease>, Option<&str>)] = &[
+        let table: &[Row] = &[
             ("1.22",              1, Some(22), None,    None,                 None),
             ("1.22.5",            1, Some(22), Some(5), None,                 None),
             ("1.22.5-alpine3.20", 1, Some(22), Some(5), None,                 Some("alpine3.20")),
@@ -280,7 +290,7 @@ mod tests {
             ("v2.3.0",            2, Some(3),  Some(0), None,                 None),
             ("2024.05.01",        2024, Some(5), Some(1), None,               None),
             ("12",                12, None,    None,    None,                 None),
-            ("1.22-slim-bookworm", 1, Some(22), None,   None,                 Some("slim-bookworm")),
+            ("1.22-slim-bookworm", 1, Some(22), None,   None,               Some("slim-bookworm")),
             ("1-alpine3.20",      1, None,     None,    None,                 Some("alpine3.20")),
         ];
         for &(tag, major, minor, patch, pre, variant) in table {

@@ -40,10 +40,13 @@ macro_rules! broken {
     };
 }
 
+/// Line, column, message and suggestion of one expected error.
+type Expected<'a> = (usize, usize, &'a str, Option<&'a str>);
+
 #[test]
 fn policy_check_reports_file_line_column_and_fix() {
     #[rustfmt::skip]
-    let cases: &[((&str, &str), &[(usize, usize, &str, Option<&str>)])] = &[
+    let cases: &[((&str, &str), &[Expected])] = &[
         (broken!("unknown-key.toml"), &[
             (3, 1, "unknown key `label` in [[rule]]", Some("did you mean `labels`?")),
         ]),
@@ -508,5 +511,78 @@ fn the_cap_refuses_a_plan_with_the_figures() {
     assert_eq!(
         check_limits(&plan, &graph, &raised).unwrap_err().exceeded,
         ["max_percent = 50"]
+    );
+}
+
+/// The fenced block that follows `marker` in `doc`.
+fn block_after<'d>(doc: &'d str, marker: &str) -> &'d str {
+    let after = &doc[doc.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len()..];
+    let start = after
+        .find("```")
+        .expect("a fenced block follows the marker");
+    let body = &after[start..];
+    let body = &body[body.find('\n').expect("a fence line") + 1..];
+    &body[..body.find("```").expect("a closing fence")]
+}
+
+/// The inventory of the worked example in docs/policy.md, described there in words.
+fn worked_example() -> Graph {
+    InventoryBuilder::new()
+        .image(image(1).tags(&["golang:1.22.0"]).created(1))
+        .image(image(2).tags(&["golang:1.22.1"]).created(2))
+        .image(
+            image(3)
+                .tags(&["golang:1.22.2", "golang:1.22", "golang:latest"])
+                .created(3),
+        )
+        .image(image(4).tags(&["golang:1.21.9"]).created(0))
+        .image(
+            image(5)
+                .tags(&["golang:1.21.8", "tools:go1.21"])
+                .created(-1),
+        )
+        .image(
+            image(6)
+                .tags(&["ci-job-7:latest"])
+                .label("ci.job.id", "7")
+                .created(10),
+        )
+        .image(image(7).created(99))
+        .container("old-build", 4, ContainerState::Exited)
+        .graph()
+}
+
+/// Decisions as the worked example shows them: one image a paragraph, its reasons below.
+fn render(graph: &Graph, decisions: &Decisions) -> String {
+    let mut out = String::new();
+    for (i, decision) in decisions.iter() {
+        let image = graph.image(i);
+        let name = if image.tags.is_empty() {
+            image.id.short().to_owned()
+        } else {
+            image.tags.join(", ")
+        };
+        let verdict = format!("{:?}", decision.verdict).to_lowercase();
+        out.push_str(&format!("{verdict:<6} {name}\n"));
+        for reason in &decision.reasons {
+            out.push_str(&format!("         {reason}\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_worked_example_in_the_docs_gives_the_output_shown() {
+    let doc = include_str!("../../../../docs/policy.md");
+    let policy = parse_policy(block_after(doc, "<!-- example-policy -->"), "shed.toml")
+        .unwrap_or_else(|errors| panic!("{errors}"));
+    let graph = worked_example();
+    let decisions = evaluate(&graph, &policy, at(100));
+    let output = render(&graph, &decisions);
+    let trace = trace(&graph, &policy, at(100), "golang:1.22.0").expect("the tag exists");
+    assert_eq!(output, block_after(doc, "<!-- example-output -->"));
+    assert_eq!(
+        trace.to_string(),
+        block_after(doc, "<!-- example-trace -->")
     );
 }
