@@ -169,7 +169,7 @@ impl Fixture {
         format!("{CASE_LABEL}={}", self.prefix)
     }
 
-    fn temp_path(&self, stem: &str) -> PathBuf {
+    pub fn temp_path(&self, stem: &str) -> PathBuf {
         let n = self.files_made.fetch_add(1, Ordering::Relaxed);
         self.dir.path().join(format!("{stem}-{n}"))
     }
