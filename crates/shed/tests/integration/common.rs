@@ -169,6 +169,7 @@ impl Fixture {
         format!("{CASE_LABEL}={}", self.prefix)
     }
 
+    /// A path in the fixture's temp dir that no other call returns; removed with the fixture.
     pub fn temp_path(&self, stem: &str) -> PathBuf {
         let n = self.files_made.fetch_add(1, Ordering::Relaxed);
         self.dir.path().join(format!("{stem}-{n}"))
