@@ -6,4 +6,5 @@
 mod cli_offline;
 mod common;
 mod engine_backend;
+mod policy_matrix;
 mod scenarios;
