@@ -39,7 +39,7 @@ fn example_plan(selection: &[&str]) -> (Plan, String) {
     let snapshot = example_snapshot();
     let mut args = vec![
         "--from",
-        snapshot.to_str().unwrap(),
+        snapshot.to_str().expect("utf-8 path"),
         "plan",
         "--format",
         "json",
