@@ -18,11 +18,15 @@ pub struct BadDigest {
 
 fn check_digest(value: &str) -> Result<(), BadDigest> {
     let hex = value.strip_prefix("sha256:").unwrap_or("");
-    let is_hex = hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let is_hex = hex
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if hex.len() == 64 && is_hex {
         Ok(())
     } else {
-        Err(BadDigest { value: value.to_owned() })
+        Err(BadDigest {
+            value: value.to_owned(),
+        })
     }
 }
 
@@ -180,6 +184,11 @@ mod tests {
         assert!(ImageId::parse("sha256:abc").is_err());
         assert!(ImageId::parse(&format!("md5:{}", "a".repeat(64))).is_err());
         assert!(ImageId::parse(&format!("sha256:{}", "A".repeat(64))).is_err());
-        assert_eq!(ImageId::parse(&format!("sha256:{}", "a".repeat(64))).unwrap().short(), "aaaaaaaaaaaa");
+        assert_eq!(
+            ImageId::parse(&format!("sha256:{}", "a".repeat(64)))
+                .unwrap()
+                .short(),
+            "aaaaaaaaaaaa"
+        );
     }
 }

@@ -114,7 +114,10 @@ pub struct Container {
 impl Container {
     /// The name to show a person: the first name, or the short ID.
     pub fn display_name(&self) -> &str {
-        self.names.first().map(String::as_str).unwrap_or_else(|| self.id.short())
+        self.names
+            .first()
+            .map(String::as_str)
+            .unwrap_or_else(|| self.id.short())
     }
 
     /// The last time this container was seen using its image: the newest of its creation,
@@ -202,6 +205,9 @@ impl Image {
 
     /// Every reference of the image: tags first, then repo digests.
     pub fn references(&self) -> impl Iterator<Item = &str> {
-        self.tags.iter().chain(&self.repo_digests).map(String::as_str)
+        self.tags
+            .iter()
+            .chain(&self.repo_digests)
+            .map(String::as_str)
     }
 }
