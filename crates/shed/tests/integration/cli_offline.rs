@@ -21,10 +21,18 @@ struct Run {
 /// Runs `shed` with no engine reachable: DOCKER_HOST points at a socket that does not exist,
 /// so a verb that tried to reach an engine would fail instead of finding the user's one.
 fn shed(args: &[&str]) -> Run {
+    shed_in(Path::new("."), &[], args)
+}
+
+/// Runs `shed` in `dir` with extra environment variables.
+fn shed_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_shed"))
+        .current_dir(dir)
+        .env_remove("SHED_POLICY")
         .args(args)
         .env("DOCKER_HOST", "unix:///nonexistent/shed-offline-test.sock")
         .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("run the shed binary");
@@ -372,4 +380,54 @@ fn a_plan_over_the_policy_cap_is_refused_unless_the_cap_is_raised() {
     let allowed = shed(&raised);
     assert_eq!(allowed.status, 0, "stderr: {}", allowed.stderr);
     assert!(allowed.stdout.contains("delete "), "{}", allowed.stdout);
+}
+
+#[test]
+fn a_policy_is_found_in_shed_policy_then_in_shed_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshot = example_snapshot();
+    let from = ["--from", snapshot.to_str().unwrap(), "plan"];
+    std::fs::write(dir.path().join("shed.toml"), "default = \"keep\"\n").unwrap();
+
+    let local = shed_in(dir.path(), &[], &from);
+    assert_eq!(local.status, 0, "stderr: {}", local.stderr);
+    assert!(
+        local.stdout.starts_with("Plan for policy shed.toml "),
+        "{}",
+        local.stdout
+    );
+
+    let matrix = policy_file("golang-matrix.toml");
+    let named = shed_in(
+        dir.path(),
+        &[("SHED_POLICY", matrix.to_str().unwrap())],
+        &from,
+    );
+    assert!(
+        named.stdout.contains("golang-matrix.toml"),
+        "{}",
+        named.stdout
+    );
+
+    // Asking for prune's selection, or for no policy, ignores both.
+    let mut all = from.to_vec();
+    all.push("--all");
+    let prune = shed_in(
+        dir.path(),
+        &[("SHED_POLICY", matrix.to_str().unwrap())],
+        &all,
+    );
+    assert!(
+        prune.stdout.starts_with("Plan for unused images "),
+        "{}",
+        prune.stdout
+    );
+    let mut none = from.to_vec();
+    none.push("--no-policy");
+    let plain = shed_in(dir.path(), &[], &none);
+    assert!(
+        plain.stdout.starts_with("Plan for dangling images "),
+        "{}",
+        plain.stdout
+    );
 }

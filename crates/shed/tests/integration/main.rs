@@ -6,5 +6,6 @@
 mod cli_offline;
 mod common;
 mod engine_backend;
+mod hosts;
 mod policy_matrix;
 mod scenarios;
