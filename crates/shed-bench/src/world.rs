@@ -132,7 +132,20 @@ pub fn now() -> Timestamp {
 impl World {
     /// Generates the state described by `spec`. Same spec and tool file, same world.
     pub fn generate(spec: Spec, tool: ToolFile) -> World {
+        World::generate_shaped(spec, tool, false)
+    }
+
+    /// Generates a **prune set**: the same bases (tagged under `prune-set/`, so that they take no
+    /// tag from another world in the same engine), and families whose every build is dangling,
+    /// with no parents and no containers. `docker image prune` and `shed apply` both remove all
+    /// of its builds, which makes it the set the two are timed on.
+    pub fn generate_prune_set(spec: Spec, tool: ToolFile) -> World {
+        World::generate_shaped(spec, tool, true)
+    }
+
+    fn generate_shaped(spec: Spec, tool: ToolFile, is_prune_set: bool) -> World {
         let mut generator = Generator::new(spec.seed, tool);
+        generator.is_prune_set = is_prune_set;
         let bases = base_count(spec.images);
         for index in 0..bases {
             generator.add_base(index);
@@ -143,7 +156,9 @@ impl World {
             generator.add_family(family, bases, room);
             family += 1;
         }
-        generator.add_containers(container_count(spec.images));
+        if !is_prune_set {
+            generator.add_containers(container_count(spec.images));
+        }
         generator.world
     }
 
@@ -250,6 +265,8 @@ struct Generator {
     world: World,
     /// Images whose bottom layer is busybox, for containers that run.
     runnable: Vec<ImageIx>,
+    /// See [`World::generate_prune_set`].
+    is_prune_set: bool,
 }
 
 impl Generator {
@@ -271,6 +288,7 @@ impl Generator {
             rng: Rng::new(seed),
             world,
             runnable: Vec::new(),
+            is_prune_set: false,
         }
     }
 
@@ -303,7 +321,7 @@ impl Generator {
     /// on the layers of an earlier one (as `golang` is on `debian`).
     fn add_base(&mut self, index: usize) {
         let created = epoch() - Duration::days(60) + Duration::hours(index as i64);
-        let (layers, tags) = if index == 0 {
+        let (layers, mut tags) = if index == 0 {
             (
                 vec![0],
                 vec![
@@ -314,6 +332,9 @@ impl Generator {
         } else {
             (self.base_layers(index), self.base_tags(index))
         };
+        if self.is_prune_set {
+            tags = tags.into_iter().map(|t| format!("prune-set/{t}")).collect();
+        }
         let labels = BTreeMap::from([("shed.bench/role".to_owned(), "base".to_owned())]);
         let image = GenImage {
             id: placeholder_id(),
@@ -375,7 +396,7 @@ impl Generator {
         for _ in 0..self.rng.range(1, 2) {
             stack.push(self.add_filler_layer(256, 4096));
         }
-        let is_classic = size >= 2 && self.rng.chance(40);
+        let is_classic = size >= 2 && self.rng.chance(40) && !self.is_prune_set;
         let parent = if is_classic {
             let image = GenImage {
                 id: placeholder_id(),
@@ -415,7 +436,7 @@ impl Generator {
     /// The newest build is `latest`; an older one is dangling one time in seven (a rebuild
     /// took its tags), else it has `build-N` and maybe a version and a `pr-N` tag.
     fn build_tags(&mut self, repo: &str, build: usize, is_newest: bool) -> Vec<String> {
-        if !is_newest && self.rng.chance(14) {
+        if self.is_prune_set || (!is_newest && self.rng.chance(14)) {
             return Vec::new();
         }
         let mut tags = vec![format!("{repo}:build-{build}")];
@@ -585,6 +606,27 @@ mod tests {
                 .iter()
                 .all(|&i| world.images[i].role == Role::Build)
         );
+    }
+
+    #[test]
+    fn a_prune_set_is_tagged_bases_and_dangling_builds() {
+        let world = World::generate_prune_set(
+            Spec {
+                images: 1000,
+                seed: 2,
+            },
+            ToolFile::stand_in(),
+        );
+        let graph = Graph::new(snapshot::inventory(&world));
+        let dangling = graph.images().filter(|&i| graph.is_dangling(i)).count();
+        let bases = world.images.iter().filter(|i| i.role == Role::Base);
+        assert_eq!(dangling, 1000 - base_count(1000));
+        assert!(
+            bases
+                .flat_map(|i| &i.tags)
+                .all(|t| t.starts_with("prune-set/"))
+        );
+        assert!(world.containers.is_empty());
     }
 
     #[test]

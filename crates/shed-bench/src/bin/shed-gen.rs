@@ -25,6 +25,9 @@ struct WorldArgs {
     images: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Make a prune set instead: tagged bases and dangling builds only, no containers.
+    #[arg(long)]
+    prune_set: bool,
     /// The static busybox the runnable base image is made of.
     #[arg(long, default_value = "/usr/bin/busybox")]
     busybox: PathBuf,
@@ -52,12 +55,15 @@ enum Mode {
         #[command(flatten)]
         world: WorldArgs,
     },
-    /// Generate an inventory in memory, time each core stage, print peak RSS.
+    /// Generate an inventory in memory (or read --from), time each core stage, print peak RSS.
     CoreBench {
-        #[arg(long)]
-        images: usize,
+        #[arg(long, required_unless_present = "from")]
+        images: Option<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// A snapshot file to read instead of generating.
+        #[arg(long, conflicts_with = "images")]
+        from: Option<PathBuf>,
     },
 }
 
@@ -93,18 +99,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let inventory = snapshot::inventory(&generate(&world)?);
             snapshot::write_snapshot(&inventory, std::io::stdout().lock())?;
         }
-        Mode::CoreBench { images, seed } => core_bench::run(Spec { images, seed })?,
+        Mode::CoreBench {
+            from: Some(path), ..
+        } => core_bench::run_from(&path)?,
+        Mode::CoreBench { images, seed, .. } => {
+            // clap requires --images whenever --from is absent.
+            let images = images.expect("--images is required without --from");
+            core_bench::run(Spec { images, seed })?
+        }
     }
     Ok(())
 }
 
 fn generate(args: &WorldArgs) -> anyhow::Result<World> {
     let tool = ToolFile::read(&args.busybox)?;
-    Ok(World::generate(
-        Spec {
-            images: args.images,
-            seed: args.seed,
-        },
-        tool,
-    ))
+    let spec = Spec {
+        images: args.images,
+        seed: args.seed,
+    };
+    if args.prune_set {
+        Ok(World::generate_prune_set(spec, tool))
+    } else {
+        Ok(World::generate(spec, tool))
+    }
 }
