@@ -4,17 +4,20 @@
 //! if anything changed, skip it with the reason. Otherwise journal it as started, carry it out,
 //! and journal the result (invariant 6). Nothing is forced (invariant 2): a conflict the engine
 //! reports becomes a skipped action with the engine's own message. Any other error fails that
-//! action only; the run goes on, and the caller picks the exit status from the counts.
+//! action only; the run goes on, and the caller picks the exit status from the counts. Which
+//! engine calls carry out an action depends on the plan's image store ([`crate::removal`]).
 //!
 //! Actions run one after another. Each one is self-contained (`run_action`), so independent
 //! deletes could later run a few at a time without changing what each one does.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shed_core::ids::ImageId;
+use shed_core::inventory::ImageStore;
 use shed_core::plan::{Action, ActionKind, Plan};
 
 use crate::engine::{Engine, EngineError, Recheck};
 use crate::journal::{Journal, JournalError, Phase};
+use crate::removal::{Removal, removals};
 
 /// Called after each action: how many are done, and how many there are.
 pub type ApplyProgress<'a> = Option<&'a (dyn Fn(usize, usize) + Send + Sync)>;
@@ -31,7 +34,7 @@ pub enum ApplyError {
 }
 
 /// How one action ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Done,
@@ -40,7 +43,8 @@ pub enum Status {
 }
 
 /// One action of the plan and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ActionOutcome {
     pub kind: ActionKind,
     pub image_id: ImageId,
@@ -48,13 +52,21 @@ pub struct ActionOutcome {
     pub status: Status,
     /// Why it was skipped or failed (the engine's message for a conflict).
     pub message: Option<String>,
-    /// The bytes the plan said this action frees.
+    /// The bytes the plan said this action frees, whatever happened to it: for a skipped or
+    /// failed action, what the plan promised, not what was freed.
     pub bytes: u64,
 }
 
-/// The result of an apply, printed by `shed apply` (as JSON with `--format json`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The schema id of the apply report's JSON form (docs/schema/apply-report.md).
+pub const APPLY_REPORT_SCHEMA: &str = "shed.apply-report/v1";
+
+/// The result of an apply, printed by `shed apply` (as JSON with `--format json`, whose schema
+/// is docs/schema/apply-report.md: a change to these fields bumps [`APPLY_REPORT_SCHEMA`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApplyReport {
+    /// Always [`APPLY_REPORT_SCHEMA`].
+    pub schema: String,
     pub actions: Vec<ActionOutcome>,
     pub done: usize,
     pub skipped: usize,
@@ -67,6 +79,23 @@ pub struct ApplyReport {
     pub engine_layers_after: u64,
     /// `engine_layers_before - engine_layers_after` (0 if the engine grew meanwhile).
     pub engine_freed_bytes: u64,
+}
+
+impl ApplyReport {
+    /// The report of a plan with no actions: nothing done, nothing measured.
+    pub fn empty() -> ApplyReport {
+        ApplyReport {
+            schema: APPLY_REPORT_SCHEMA.to_owned(),
+            actions: Vec::new(),
+            done: 0,
+            skipped: 0,
+            failed: 0,
+            promised_bytes: 0,
+            engine_layers_before: 0,
+            engine_layers_after: 0,
+            engine_freed_bytes: 0,
+        }
+    }
 }
 
 /// Applies `plan` to `engine`, journaling every action in a new run of `journal`.
@@ -85,7 +114,8 @@ pub async fn apply(
 
     let mut actions = Vec::with_capacity(plan.actions.len());
     for (seq, action) in plan.actions.iter().enumerate() {
-        actions.push(run_action(engine, journal, seq, action).await?);
+        let store = plan.engine.image_store;
+        actions.push(run_action(engine, journal, seq, action, store).await?);
         if let Some(progress) = progress {
             progress(seq + 1, plan.actions.len());
         }
@@ -100,6 +130,7 @@ pub async fn apply(
             .count()
     };
     Ok(ApplyReport {
+        schema: APPLY_REPORT_SCHEMA.to_owned(),
         done: count(Status::Done),
         skipped: count(Status::Skipped),
         failed: count(Status::Failed),
@@ -111,20 +142,24 @@ pub async fn apply(
     })
 }
 
-/// Re-checks, journals and carries out one action.
+/// Re-checks, journals and carries out one action on an engine with image store `store`.
 async fn run_action(
     engine: &Engine,
     journal: &mut Journal,
     seq: usize,
     action: &Action,
+    store: ImageStore,
 ) -> Result<ActionOutcome, JournalError> {
-    let (status, message) = match engine.recheck(action).await {
-        Ok(Recheck::Changed(reason)) => (Status::Skipped, Some(reason)),
-        Err(error) => (Status::Failed, Some(format!("re-check failed: {error}"))),
-        Ok(Recheck::Unchanged) => {
-            journal.record(seq, crate::now(), Phase::Started, action, None)?;
-            carry_out(engine, action).await
-        }
+    let (status, message) = match removals(action, store) {
+        Err(reason) => (Status::Skipped, Some(reason)),
+        Ok(calls) => match engine.recheck(action).await {
+            Ok(Recheck::Changed(reason)) => (Status::Skipped, Some(reason)),
+            Err(error) => (Status::Failed, Some(format!("re-check failed: {error}"))),
+            Ok(Recheck::Unchanged) => {
+                journal.record(seq, crate::now(), Phase::Started, action, None)?;
+                carry_out(engine, action, &calls).await
+            }
+        },
     };
     let phase = match status {
         Status::Done => Phase::Done,
@@ -143,23 +178,25 @@ async fn run_action(
     })
 }
 
-/// Asks the engine to untag or delete, and says how it went.
-async fn carry_out(engine: &Engine, action: &Action) -> (Status, Option<String>) {
-    let to_untag: Vec<&str> = match action.kind {
-        ActionKind::Untag => action.references.iter().map(String::as_str).collect(),
-        ActionKind::Delete => references_to_untag_first(&action.references),
-    };
+/// Makes the engine calls of one action in order, and says how it went.
+async fn carry_out(
+    engine: &Engine,
+    action: &Action,
+    calls: &[Removal<'_>],
+) -> (Status, Option<String>) {
     let mut untagged: Vec<&str> = Vec::new();
-    for reference in to_untag {
-        if let Err(error) = engine.untag(reference).await {
+    for call in calls {
+        let result = match *call {
+            Removal::Untag(reference) => engine.untag(reference).await,
+            Removal::DeleteById => engine.delete_image(&action.image_id).await,
+            Removal::DeleteByName(name) => engine.delete_image_named(name).await,
+        };
+        if let Err(error) = result {
             return failure(error, &untagged);
         }
-        untagged.push(reference);
-    }
-    if action.kind == ActionKind::Delete
-        && let Err(error) = engine.delete_image(&action.image_id).await
-    {
-        return failure(error, &untagged);
+        if let Removal::Untag(reference) = *call {
+            untagged.push(reference);
+        }
     }
     (Status::Done, None)
 }
@@ -178,49 +215,6 @@ fn failure(error: EngineError, untagged: &[&str]) -> (Status, Option<String>) {
     (status, Some(message))
 }
 
-/// The references to remove one by one before an image can be deleted by ID.
-///
-/// Deleting by ID without force removes the image's references with it only when they are all
-/// in one repository and at most one is a tag; otherwise the engine refuses ("referenced in
-/// multiple repositories"). So shed keeps the first tag's repository (or the first reference's,
-/// without tags): its repo digests and one tag stay for the engine to remove, the rest are
-/// untagged first.
-pub fn references_to_untag_first(references: &[String]) -> Vec<&str> {
-    let is_tag = |reference: &&String| !reference.contains('@');
-    let Some(first) = references.iter().find(is_tag).or(references.first()) else {
-        return Vec::new();
-    };
-    let kept_repository = repository(first);
-    let mut kept_tag = false;
-    references
-        .iter()
-        .filter(|reference| {
-            if repository(reference) != kept_repository {
-                return true;
-            }
-            if !is_tag(reference) {
-                return false;
-            }
-            // The first tag of the kept repository stays; any further one goes first.
-            std::mem::replace(&mut kept_tag, true)
-        })
-        .map(String::as_str)
-        .collect()
-}
-
-/// The repository of a reference: `registry:5000/app` for `registry:5000/app:v1` and for
-/// `registry:5000/app@sha256:…`.
-fn repository(reference: &str) -> &str {
-    if let Some((repository, _)) = reference.split_once('@') {
-        return repository;
-    }
-    match reference.rsplit_once(':') {
-        // A colon before the last slash belongs to a registry port, not a tag.
-        Some((repository, tag)) if !tag.contains('/') => repository,
-        _ => reference,
-    }
-}
-
 fn log_outcome(action: &Action, status: Status, message: Option<&str>) {
     let image = action.image_id.as_str();
     let reference = action.references.join(", ");
@@ -237,51 +231,39 @@ fn log_outcome(action: &Action, status: Status, message: Option<&str>) {
 mod tests {
     use super::*;
 
-    fn refs(list: &[&str]) -> Vec<String> {
-        list.iter().map(|r| r.to_string()).collect()
+    /// The first ```json block of docs/schema/apply-report.md.
+    fn documented_example() -> &'static str {
+        let doc = include_str!("../../../docs/schema/apply-report.md");
+        let start = doc.find("```json\n").expect("a json block") + "```json\n".len();
+        let len = doc[start..]
+            .find("```\n")
+            .expect("the end of the json block");
+        &doc[start..start + len]
     }
 
     #[test]
-    fn one_tag_and_its_digests_are_left_for_the_delete() {
-        let references = refs(&["app:1", "app@sha256:aa"]);
-        assert!(references_to_untag_first(&references).is_empty());
+    fn documented_example_is_a_report_and_prints_back_the_same() {
+        let example = documented_example();
+        let report: ApplyReport = serde_json::from_str(example).unwrap();
+        assert_eq!(report.schema, APPLY_REPORT_SCHEMA);
+        assert_eq!((report.done, report.skipped, report.failed), (2, 1, 0));
+        assert_eq!(report.actions[2].status, Status::Skipped);
+        // Every field is in the example, in the order shed prints them.
+        let mut printed = serde_json::to_string_pretty(&report).unwrap();
+        printed.push('\n');
+        assert_eq!(printed, example);
     }
 
     #[test]
-    fn extra_tags_and_other_repositories_are_untagged_first() {
-        let references = refs(&[
-            "app:1",
-            "app:2",
-            "other:1",
-            "app@sha256:aa",
-            "other@sha256:bb",
-        ]);
-        assert_eq!(
-            references_to_untag_first(&references),
-            ["app:2", "other:1", "other@sha256:bb"]
-        );
-    }
-
-    #[test]
-    fn registry_ports_are_not_tags() {
-        assert_eq!(repository("registry:5000/app:v1"), "registry:5000/app");
-        assert_eq!(repository("registry:5000/app"), "registry:5000/app");
-        assert_eq!(
-            repository("registry:5000/app@sha256:aa"),
-            "registry:5000/app"
-        );
-        let references = refs(&["registry:5000/app:v1", "registry:5000/app:v2"]);
-        assert_eq!(
-            references_to_untag_first(&references),
-            ["registry:5000/app:v2"]
-        );
-    }
-
-    #[test]
-    fn digests_only_keep_the_first_repository() {
-        let references = refs(&["a@sha256:aa", "b@sha256:bb"]);
-        assert_eq!(references_to_untag_first(&references), ["b@sha256:bb"]);
-        assert!(references_to_untag_first(&[]).is_empty());
+    fn empty_report_has_the_documented_fields() {
+        let empty = serde_json::to_value(ApplyReport::empty()).unwrap();
+        let example: serde_json::Value = serde_json::from_str(documented_example()).unwrap();
+        let keys = |value: &serde_json::Value| -> Vec<String> {
+            value.as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(keys(&empty), keys(&example));
+        assert_eq!(empty["schema"], "shed.apply-report/v1");
+        assert_eq!(empty["actions"], serde_json::json!([]));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! shed's imperative shell: the engine backend, the executor and the journal.
 //!
 //! Everything here does I/O around the pure core in `shed-core`: [`engine`] reads an inventory
-//! from a Docker Engine and carries out single actions, [`apply`] runs a plan against it, and
-//! [`journal`] records every action in the state directory.
+//! from a Docker Engine and carries out single actions, [`apply`] runs a plan against it (with
+//! the engine calls for each action from [`removal`]), and [`journal`] records every action in
+//! the state directory.
 
 pub mod apply;
 pub mod engine;
 pub mod journal;
+pub mod removal;
 
 use shed_core::inventory::Timestamp;
 

@@ -110,16 +110,7 @@ fn confirm() -> Result<bool> {
 /// Prints the summary (or the JSON report) and picks the exit status: 3 when anything was
 /// skipped, 1 when anything failed.
 fn finish(args: &ApplyArgs, report: Option<&ApplyReport>) -> Result<ExitStatus> {
-    let empty = ApplyReport {
-        actions: Vec::new(),
-        done: 0,
-        skipped: 0,
-        failed: 0,
-        promised_bytes: 0,
-        engine_layers_before: 0,
-        engine_layers_after: 0,
-        engine_freed_bytes: 0,
-    };
+    let empty = ApplyReport::empty();
     let report = report.unwrap_or(&empty);
     match args.format {
         TableOrJson::Json => print(&to_json(report)?)?,

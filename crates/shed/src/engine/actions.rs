@@ -110,7 +110,8 @@ impl Engine {
         }))
     }
 
-    /// Removes one reference (a tag or a repo digest). Never forced.
+    /// Removes one reference (a tag or a repo digest). Never forced. On the containerd store
+    /// the engine may remove other names with it (see `crate::removal`).
     pub async fn untag(&self, reference: &str) -> Result<(), EngineError> {
         self.remove(reference).await
     }
@@ -119,6 +120,13 @@ impl Engine {
     /// image is built on it, or its references span several repositories.
     pub async fn delete_image(&self, id: &shed_core::ids::ImageId) -> Result<(), EngineError> {
         self.remove(id.as_str()).await
+    }
+
+    /// Deletes an image through one of its names (containerd store): the engine removes that
+    /// name with the others of its repository and, when no name is left, the image. Never
+    /// forced: the engine refuses when a container uses the image.
+    pub async fn delete_image_named(&self, name: &str) -> Result<(), EngineError> {
+        self.remove(name).await
     }
 
     async fn remove(&self, name: &str) -> Result<(), EngineError> {

@@ -50,7 +50,9 @@ impl Engine {
             self.read_containers(progress),
             self.disk_usage_answer(),
         )?;
-        let images = self.read_images(summaries, &disk, progress).await?;
+        let images = self
+            .read_images(summaries, &disk, engine.image_store, progress)
+            .await?;
         Ok(Inventory {
             taken_at: crate::now(),
             engine,
@@ -119,12 +121,13 @@ impl Engine {
         &self,
         summaries: Vec<ImageSummary>,
         disk: &DiskUsageAnswer,
+        store: ImageStore,
         progress: Progress<'_>,
     ) -> Result<Vec<Image>, EngineError> {
         let shared_sizes = disk.shared_sizes();
         let total = summaries.len();
         let mut images: Vec<Image> = stream::iter(summaries)
-            .map(|summary| self.read_image(summary, &shared_sizes))
+            .map(|summary| self.read_image(summary, &shared_sizes, store))
             .buffer_unordered(PARALLEL_REQUESTS)
             .enumerate()
             .map(|(done, image)| {
@@ -143,6 +146,7 @@ impl Engine {
         &self,
         summary: ImageSummary,
         shared_sizes: &HashMap<String, Option<u64>>,
+        store: ImageStore,
     ) -> Result<Option<Image>, EngineError> {
         let endpoint = format!("/images/{}/json", summary.id);
         let inspect = match self.docker.inspect_image(&summary.id).await {
@@ -172,8 +176,7 @@ impl Engine {
             })
             .collect();
         let sizes = align_layer_sizes(&steps, diff_ids.len());
-        let size = non_negative(inspect.size.unwrap_or(summary.size));
-        check_layer_sum(&id, &sizes, size);
+        let size = image_size(&id, store, inspect.size.unwrap_or(summary.size), &sizes);
 
         let created = match inspect.created.as_deref() {
             Some(created) => parse_time(&endpoint, created)?,
@@ -182,7 +185,10 @@ impl Engine {
         Ok(Some(Image {
             parent: optional_id(&endpoint, &summary.parent_id)?,
             tags: without_placeholder(summary.repo_tags),
-            repo_digests: without_placeholder(summary.repo_digests),
+            // From inspect, not the list: on the containerd store the list gives one repo digest
+            // per image and inspect one per repository that names it, and the executor's
+            // re-check compares with inspect. On the classic store the two agree.
+            repo_digests: without_placeholder(inspect.repo_digests.unwrap_or_default()),
             created,
             size,
             shared_size: shared_sizes.get(&summary.id).copied().flatten(),
@@ -312,10 +318,29 @@ fn container_state(
     })
 }
 
-/// Logs when an image's layer sizes do not add up to the engine's size for it, which means the
-/// history could not be aligned with the layers (see `layers`).
-fn check_layer_sum(id: &ImageId, sizes: &[u64], size: u64) {
-    let sum: u64 = sizes.iter().sum();
+/// The image's size in the inventory: the bytes on disk of its layers, which is what the core's
+/// `Image::size` means.
+///
+/// On the classic store that is the engine's own `Size`, and it equals the sum of the layer sizes
+/// read from the history; when it does not, the history could not be aligned with the layers
+/// (see `layers`), which is logged. On the containerd store the inspect endpoint's `Size` is the
+/// compressed content of one platform (moby's containerd image service), which never equals the
+/// unpacked layers, so the size is the sum of the layer sizes: the history's per-step size there
+/// is the snapshotter's usage of that layer's chain ID.
+fn image_size(id: &ImageId, store: ImageStore, engine_size: i64, layer_sizes: &[u64]) -> u64 {
+    let sum: u64 = layer_sizes.iter().sum();
+    match store {
+        ImageStore::Containerd => sum,
+        ImageStore::Classic => {
+            let size = non_negative(engine_size);
+            check_layer_sum(id, sum, size);
+            size
+        }
+    }
+}
+
+/// Logs when an image's layer sizes do not add up to the engine's size for it.
+fn check_layer_sum(id: &ImageId, sum: u64, size: u64) {
     if sum != size {
         tracing::warn!(
             image = %id,
@@ -474,6 +499,34 @@ mod tests {
         );
         let started = optional_time("e", Some("2024-05-01T10:00:00.123456789Z")).unwrap();
         assert_eq!(started.unwrap().timestamp_subsec_nanos(), 123_456_789);
+    }
+
+    fn some_id() -> ImageId {
+        ImageId::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap()
+    }
+
+    #[test]
+    fn classic_store_size_is_the_engines() {
+        // A misaligned history is only logged: the engine's size stands.
+        assert_eq!(
+            image_size(&some_id(), ImageStore::Classic, 300, &[100, 200]),
+            300
+        );
+        assert_eq!(
+            image_size(&some_id(), ImageStore::Classic, 300, &[100, 100]),
+            300
+        );
+        assert_eq!(image_size(&some_id(), ImageStore::Classic, -1, &[]), 0);
+    }
+
+    #[test]
+    fn containerd_store_size_is_the_sum_of_the_layers() {
+        // Inspect's size there is one platform's compressed content: not what the core counts.
+        assert_eq!(
+            image_size(&some_id(), ImageStore::Containerd, 120, &[100, 200]),
+            300
+        );
+        assert_eq!(image_size(&some_id(), ImageStore::Containerd, 120, &[]), 0);
     }
 
     #[test]
