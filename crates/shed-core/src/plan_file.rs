@@ -26,6 +26,9 @@ pub fn write_plan(plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decide::Reason;
+    use crate::ids::ImageId;
+    use crate::inventory::ContainerState;
     use crate::json_file::Position;
     use crate::plan::ActionKind;
 
@@ -53,6 +56,139 @@ mod tests {
         let example = json_file::json_example(include_str!("../../../docs/schema/plan.md"));
         let plan = parse_plan(example).expect("the documented example");
         assert_eq!(write_plan(&plan), example);
+    }
+
+    /// One reason of each kind. The match fails to compile when a kind is added, as a reminder
+    /// to list it here and in docs/schema/plan.md.
+    fn one_reason_of_each_kind() -> Vec<Reason> {
+        let id = ImageId::parse(&format!("sha256:{}", "a".repeat(64))).unwrap();
+        let (text, reference) = (String::new(), Some(String::new()));
+        let reasons = vec![
+            Reason::InUse {
+                container: text.clone(),
+                state: ContainerState::Exited,
+            },
+            Reason::ParentOfKept {
+                child: id.clone(),
+                child_name: text.clone(),
+            },
+            Reason::Tagged,
+            Reason::HasChildren { children: 2 },
+            Reason::NewerThanUntil {
+                until: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            },
+            Reason::LabelFilter {
+                filter: text.clone(),
+            },
+            Reason::Dangling,
+            Reason::Unused,
+            Reason::ParentOfDeleted { child: id },
+            Reason::ProtectedReference {
+                reference: text.clone(),
+                pattern: text.clone(),
+            },
+            Reason::ProtectedLabel {
+                label: text.clone(),
+            },
+            Reason::YoungerThanMinAge {
+                min_age: text.clone(),
+            },
+            Reason::Rule {
+                rule: text.clone(),
+                action: text.clone(),
+                reference: reference.clone(),
+            },
+            Reason::Retain {
+                rule: text.clone(),
+                reference: reference.clone(),
+                group: text.clone(),
+                rank: 1,
+                keep: 1,
+                kept: true,
+            },
+            Reason::OldMinor {
+                rule: text.clone(),
+                reference: reference.clone(),
+                minor: text.clone(),
+                newest_minors: 1,
+            },
+            Reason::PolicyDefault {
+                action: text,
+                reference,
+            },
+        ];
+        for reason in &reasons {
+            match reason {
+                Reason::InUse { .. }
+                | Reason::ParentOfKept { .. }
+                | Reason::Tagged
+                | Reason::HasChildren { .. }
+                | Reason::NewerThanUntil { .. }
+                | Reason::LabelFilter { .. }
+                | Reason::Dangling
+                | Reason::Unused
+                | Reason::ParentOfDeleted { .. }
+                | Reason::ProtectedReference { .. }
+                | Reason::ProtectedLabel { .. }
+                | Reason::YoungerThanMinAge { .. }
+                | Reason::Rule { .. }
+                | Reason::Retain { .. }
+                | Reason::OldMinor { .. }
+                | Reason::PolicyDefault { .. } => {}
+            }
+        }
+        reasons
+    }
+
+    /// The rows of plan.md's reason tables: "| `in_use` | `container` (…), … | … |".
+    fn documented_reason_rows() -> Vec<&'static str> {
+        let doc = include_str!("../../../docs/schema/plan.md");
+        let start = doc.find("### Reason\n").expect("a Reason section");
+        let end = start + doc[start..].find("## Example").expect("an Example section");
+        doc[start..end]
+            .lines()
+            .filter(|line| line.starts_with("| `") && !line.starts_with("| `kind`"))
+            .collect()
+    }
+
+    /// A reason's fields other than `kind`, in the order the plan writes them.
+    fn written_fields(reason: &Reason) -> Vec<String> {
+        let text = serde_json::to_string(reason).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut fields: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        fields.retain(|field| field != "kind");
+        fields.sort_by_key(|field| text.find(&format!("\"{field}\"")));
+        fields
+    }
+
+    #[test]
+    fn the_documented_reasons_are_exactly_the_reason_kinds_and_fields() {
+        let rows = documented_reason_rows();
+        let reasons = one_reason_of_each_kind();
+        assert_eq!(
+            rows.len(),
+            reasons.len(),
+            "one row per kind:\n{}",
+            rows.join("\n")
+        );
+        for reason in &reasons {
+            let kind = serde_json::to_value(reason).unwrap()["kind"].clone();
+            let kind = kind.as_str().unwrap();
+            let row = rows
+                .iter()
+                .find(|row| row.starts_with(&format!("| `{kind}` ")))
+                .unwrap_or_else(|| panic!("no row for `{kind}`"));
+            let written = written_fields(reason);
+            // The code-formatted words of the fields cell that are field names, in order.
+            let fields_cell = row.split('|').nth(2).unwrap();
+            let documented: Vec<&str> = fields_cell
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|word| written.iter().any(|field| field == word))
+                .collect();
+            assert_eq!(documented, written, "fields of `{kind}`");
+        }
     }
 
     #[test]
