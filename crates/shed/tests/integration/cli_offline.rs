@@ -431,3 +431,19 @@ fn a_policy_is_found_in_shed_policy_then_in_shed_toml() {
         plain.stdout
     );
 }
+
+#[test]
+fn the_readme_policy_example_is_valid() {
+    let readme = include_str!("../../../../README.md");
+    let block = readme
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README.md has a toml block");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("readme.toml");
+    std::fs::write(&file, block).unwrap();
+
+    let run = shed(&["policy", "check", file.to_str().unwrap()]);
+    assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+}
