@@ -7,8 +7,9 @@
 //!
 //! - [`parse_policy`] reads the text (the caller reads the file) and reports every problem
 //!   with its file, line and column.
-//! - [`evaluate`] turns a graph and a policy into per-image [`Decisions`](crate::decide::Decisions), deciding each
-//!   reference and then each image; [`trace`] explains one reference or image.
+//! - [`evaluate`] turns a graph and a policy into per-image
+//!   [`Decisions`](crate::decide::Decisions), deciding each reference and then each image;
+//!   [`trace`] explains one reference or image.
 //! - [`check_limits`] refuses a plan above the policy's safety cap.
 
 mod eval;
