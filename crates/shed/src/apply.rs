@@ -25,8 +25,9 @@ pub type ApplyProgress<'a> = Option<&'a (dyn Fn(usize, usize) + Send + Sync)>;
 /// What stops an apply as a whole. One action failing does not: it is counted in the report.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    /// The engine's disk-usage view could not be read before or after the run.
-    #[error("cannot measure the engine's layers: {0}")]
+    /// The engine's disk-usage view could not be read before or after the run. The engine's
+    /// error is the source, so that the CLI's chained line names it once.
+    #[error("cannot measure the engine's layers")]
     Measure(#[source] EngineError),
     /// An action could not be journaled, so shed stops before it acts unrecorded.
     #[error(transparent)]

@@ -1,8 +1,8 @@
 //! What decides a run: prune's selection (with `--all` and `--filter`), or a policy file.
 //!
-//! The policy is found the way a person expects: `--policy FILE`, else `SHED_POLICY`, else `shed.toml` in the working directory; `--no-policy` ignores
-//! `shed.toml`. Reading the file happens here, in the shell; parsing and evaluating are the
-//! core's.
+//! The policy is found the way a person expects: `--policy FILE`, else `SHED_POLICY`, else
+//! `shed.toml` in the working directory; `--no-policy` ignores both. Reading the file happens
+//! here, in the shell; parsing and evaluating are the core's.
 
 use std::path::{Path, PathBuf};
 

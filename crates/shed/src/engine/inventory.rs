@@ -7,6 +7,7 @@
 //! object is read.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, ImageSummary};
 use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
@@ -23,6 +24,10 @@ use super::{Engine, EngineError};
 
 /// How many inspect calls are in flight at once.
 const PARALLEL_REQUESTS: usize = 16;
+
+/// How long a disk-usage read waits for another one to finish: the engine walks every layer for
+/// it, which takes seconds on a large data root.
+const DISK_USAGE_WAIT: Duration = Duration::from_secs(60);
 
 /// The `driver-type` the engine reports in `/info`'s DriverStatus when images live in the
 /// containerd image store.
@@ -113,8 +118,24 @@ impl Engine {
             .map_err(|e| self.error("/images/json", e))
     }
 
+    /// `/system/df`, waiting for another caller's read of it to finish when the engine says one
+    /// is running.
     async fn disk_usage_answer(&self) -> Result<DiskUsageAnswer, EngineError> {
-        self.raw.get_json("/system/df").await
+        let deadline = tokio::time::Instant::now() + DISK_USAGE_WAIT;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.raw.get_json("/system/df").await {
+                Err(error)
+                    if is_disk_usage_busy(&error)
+                        && tokio::time::Instant::now() + pause < deadline =>
+                {
+                    tracing::debug!(%error, "waiting for the engine's other disk-usage read");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                answer => return answer,
+            }
+        }
     }
 
     async fn read_images(
@@ -351,6 +372,17 @@ fn check_layer_sum(id: &ImageId, sum: u64, size: u64) {
     }
 }
 
+/// Whether the engine refused `/system/df` because another one is running. Docker 20.10 runs one
+/// at a time and answers the others with HTTP 500 and this message (moby daemon/disk_usage.go);
+/// later engines let concurrent callers share one run.
+fn is_disk_usage_busy(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::Status { status: 500, message }
+            if message.contains("a disk usage operation is already running")
+    )
+}
+
 /// Drops the engine's `<none>:<none>` and `<none>@<none>` placeholders for untagged images.
 fn without_placeholder(references: Vec<String>) -> Vec<String> {
     references
@@ -556,6 +588,15 @@ mod tests {
             (records[0].size, records[0].shared, records[0].last_used),
             (42, true, None)
         );
+    }
+
+    #[test]
+    fn a_running_disk_usage_read_is_waited_for() {
+        let busy =
+            EngineError::from_status(500, "a disk usage operation is already running".to_owned());
+        assert!(is_disk_usage_busy(&busy));
+        let other = EngineError::from_status(500, "boom".to_owned());
+        assert!(!is_disk_usage_busy(&other));
     }
 
     #[test]

@@ -56,8 +56,9 @@ pub fn dot(graph: &Graph, images: &BTreeSet<ImageIdx>) -> String {
             let state = container.state.as_str();
             let _ = writeln!(
                 out,
-                "  \"ctr_{name}\" [shape=ellipse, label=\"{name}\\n{state}\"];\n  \"ctr_{name}\" -> \"img_{id}\";"
+                "  \"ctr_{name}\" [shape=ellipse, label=\"{name}\\n{state}\"];"
             );
+            let _ = writeln!(out, "  \"ctr_{name}\" -> \"img_{id}\";");
         }
         if let Some(parent) = graph.parent(i) {
             let parent_id = graph.image(parent).id.short();

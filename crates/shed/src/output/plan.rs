@@ -128,7 +128,8 @@ fn kept_table(plan: &Plan, verbose: bool) -> String {
     }
     if !verbose && !intermediate.is_empty() {
         out.push_str(&format!(
-            "… and {} untagged intermediate {} that kept images are built on (--verbose lists them)\n",
+            "… and {} untagged intermediate {} that kept images are built on \
+             (--verbose lists them)\n",
             intermediate.len(),
             plural(intermediate.len(), "image", "images"),
         ));
