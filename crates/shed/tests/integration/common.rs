@@ -466,7 +466,9 @@ impl Fixture {
             output.stdout,
             output.stderr
         );
-        (output.json(), output.status)
+        let report: ApplyReport = output.json();
+        assert_eq!(report.schema, "shed.apply-report/v1");
+        (report, output.status)
     }
 
     // ---- cleanup -----------------------------------------------------------------------------
@@ -815,6 +817,8 @@ impl ShedOutput {
 /// `shed apply --format json`'s report.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApplyReport {
+    /// `shed.apply-report/v1`, checked on every report read.
+    pub schema: String,
     pub actions: Vec<ActionReport>,
     pub done: usize,
     pub skipped: usize,

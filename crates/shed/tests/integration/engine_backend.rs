@@ -359,3 +359,40 @@ async fn apply_deletes_journals_and_skips_what_gained_a_container() {
     assert!(journal.interrupted().unwrap().is_empty());
     fixture.docker(&["rm", &container]);
 }
+
+#[tokio::test]
+async fn apply_skips_an_untag_the_containerd_store_cannot_do_alone() {
+    let fixture = Fixture::new("store-untag");
+    let id = fixture.import("named:1", &[("/n", 1_000)]);
+    let tag = fixture.reference("named:1");
+    // As the containerd store would list an image both tagged and pulled by digest: removing
+    // its repository's last tag would take the digest name, which the action keeps.
+    let digest_name = format!("{}@{id}", fixture.reference("named"));
+    let mut untag = delete_action(&fixture, &id, 0);
+    untag.kind = ActionKind::Untag;
+    untag.references = vec![tag.clone()];
+    untag.expected_tags = vec![tag.clone(), digest_name.clone()];
+    let mut plan = plan_of(vec![untag]);
+    plan.engine.image_store = ImageStore::Containerd;
+
+    let engine = connect().await;
+    let state = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(state.path()).unwrap();
+    let report = apply(&engine, &plan, &mut journal, None).await.unwrap();
+
+    assert_eq!(report.actions[0].status, Status::Skipped);
+    let reason = report.actions[0].message.as_deref().unwrap();
+    assert!(
+        reason.contains(&format!("also removes {digest_name}")),
+        "{reason}"
+    );
+    assert_eq!(fixture.tags_of(id.as_str()), [tag], "nothing was removed");
+    let run = journal.last_run().unwrap().unwrap();
+    let phases: Vec<Phase> = journal
+        .entries(run)
+        .unwrap()
+        .iter()
+        .map(|e| e.phase)
+        .collect();
+    assert_eq!(phases, [Phase::Skipped], "skipped before it started");
+}
