@@ -211,6 +211,16 @@ struct Config<'a> {
     created: String,
     config: RunConfig<'a>,
     rootfs: RootFs<'a>,
+    /// One step per layer, as a builder writes it: the engine's image history pairs each step
+    /// that is not an empty layer with the next layer, and that is where per-layer sizes come
+    /// from.
+    history: Vec<HistoryStep>,
+}
+
+#[derive(Serialize)]
+struct HistoryStep {
+    created: String,
+    created_by: String,
 }
 
 #[derive(Serialize)]
@@ -229,10 +239,22 @@ struct RootFs<'a> {
 }
 
 fn config_json(layers: &[GenLayer], image: &GenImage) -> Vec<u8> {
+    let created = image.created.to_rfc3339_opts(SecondsFormat::Secs, true);
+    // A layer's step reads the same in every image that has the layer, as the engine requires
+    // of a parent's history and its child's.
+    let step_created = epoch().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let history = image
+        .layers
+        .iter()
+        .map(|l| HistoryStep {
+            created: step_created.clone(),
+            created_by: format!("COPY layer-{l} /"),
+        })
+        .collect();
     let config = Config {
         architecture: "amd64",
         os: "linux",
-        created: image.created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        created,
         config: RunConfig {
             cmd: ["/busybox", "sh"],
             labels: &image.labels,
@@ -245,6 +267,7 @@ fn config_json(layers: &[GenLayer], image: &GenImage) -> Vec<u8> {
                 .map(|&l| layers[l as usize].diff_id.as_str())
                 .collect(),
         },
+        history,
     };
     // Serializing plain strings and maps cannot fail.
     serde_json::to_vec(&config).expect("a config serializes")
@@ -392,11 +415,14 @@ impl Generator {
             ("shed.bench/role".to_owned(), "build".to_owned()),
         ]);
 
+        // The engine accepts a parent only when the child's history is the parent's plus one
+        // step, so a classic family's intermediate adds exactly one layer to its base.
+        let is_classic = size >= 2 && self.rng.chance(40) && !self.is_prune_set;
+        let dependency_layers = if is_classic { 1 } else { self.rng.range(1, 2) };
         let mut stack = self.world.images[base as usize].layers.clone();
-        for _ in 0..self.rng.range(1, 2) {
+        for _ in 0..dependency_layers {
             stack.push(self.add_filler_layer(256, 4096));
         }
-        let is_classic = size >= 2 && self.rng.chance(40) && !self.is_prune_set;
         let parent = if is_classic {
             let image = GenImage {
                 id: placeholder_id(),
