@@ -5,10 +5,21 @@
 //! refusal comes back as [`EngineError::Conflict`] with the engine's message. `noprune=true`
 //! keeps the engine from removing untagged parents the plan did not list.
 
-use bollard::query_parameters::{ListContainersOptions, RemoveImageOptions};
-use shed_core::plan::Action;
+use bollard::query_parameters::{ListContainersOptions, ListImagesOptions, RemoveImageOptions};
+use shed_core::plan::{Action, ActionKind};
 
 use super::{Engine, EngineError};
+
+/// Whether the re-check must look for child images itself.
+///
+/// Deleting by ID is refused by the engine while an image has children, and that check comes
+/// before it removes anything. But a delete of an image with several references untags some of
+/// them first (see `crate::removal`), and those untags would go through before the engine's
+/// refusal: so for those deletes shed looks for a new child first. An untag keeps the image, so
+/// a child does not matter to it.
+fn needs_child_check(action: &Action) -> bool {
+    action.kind == ActionKind::Delete && action.references.len() > 1
+}
 
 /// What the re-check found, just before an action runs (DESIGN.md invariant 3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +35,8 @@ impl Engine {
     ///
     /// Changed when: the image is gone; it has a tag or repo digest the plan did not know; a
     /// reference the action removes is gone or points to another image; a container (in any
-    /// state) uses the image or an image built on it.
+    /// state) uses the image or an image built on it; an image was built on it since the plan
+    /// (checked for deletes that untag first; see [`needs_child_check`]).
     pub async fn recheck(&self, action: &Action) -> Result<Recheck, EngineError> {
         let id = action.image_id.as_str();
         let inspect = match self.docker.inspect_image(id).await {
@@ -62,7 +74,38 @@ impl Engine {
         if let Some(container) = self.first_container_using(id).await? {
             return Ok(Recheck::Changed(format!("in use by container {container}")));
         }
+        if needs_child_check(action)
+            && let Some(child) = self.first_child_of(id).await?
+        {
+            return Ok(Recheck::Changed(format!(
+                "image gained child image {child}, not in the plan"
+            )));
+        }
         Ok(Recheck::Unchanged)
+    }
+
+    /// An image built on image `id` (its ID), if any.
+    ///
+    /// Children are created after their parent, so only images the engine lists as created
+    /// `since` this one are read, not the whole store.
+    async fn first_child_of(&self, id: &str) -> Result<Option<String>, EngineError> {
+        let filters = [("since".to_owned(), vec![id.to_owned()])]
+            .into_iter()
+            .collect();
+        let options = ListImagesOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| self.error("/images/json", e))?;
+        Ok(images
+            .into_iter()
+            .find(|image| image.parent_id == id)
+            .map(|image| image.id))
     }
 
     /// Why `reference` no longer names image `id`, or `None` when it still does.

@@ -379,6 +379,37 @@ fn container_created_between_plan_and_apply_saves_its_image() {
     assert!(!fx.image_exists(other.as_str()));
 }
 
+#[test]
+fn image_built_on_between_plan_and_apply_keeps_every_tag() {
+    let fx = Fixture::new("child-race");
+    let base = fx.scratch_image("base:one");
+    fx.tag(base.as_str(), "base:two");
+    let plan_file = fx.save_plan(&["--all"]);
+
+    // A build on the planned image, after the plan: the delete would first untag one of the two
+    // tags, then be refused for the child; shed must notice before removing anything.
+    let child = fx.build_on(base.as_str()).file("/child", 512).tag("child");
+    let (report, status) = fx.apply_file(&plan_file);
+
+    assert_eq!(status, 3, "{report:#?}");
+    assert_eq!(action_status(&report, &base), "skipped");
+    let message = report
+        .actions
+        .iter()
+        .find(|a| a.image_id == base)
+        .and_then(|a| a.message.clone());
+    assert!(
+        message
+            .as_deref()
+            .is_some_and(|m| m.contains("gained child image")),
+        "{message:?}"
+    );
+    let mut tags = fx.tags_of(base.as_str());
+    tags.sort();
+    assert_eq!(tags, [fx.reference("base:one"), fx.reference("base:two")]);
+    assert!(fx.image_exists(child.as_str()));
+}
+
 // ---- prune's filters, against the engine's own prune ----------------------------------------
 
 /// The images of one filter case: the same roles, made twice (sets `a` and `b`), so that shed
