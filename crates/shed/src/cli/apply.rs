@@ -27,6 +27,10 @@ pub async fn run(options: &Options, args: &ApplyArgs) -> Result<ExitStatus> {
             "apply needs an engine; --from only works with ls, why, graph and plan",
         ));
     };
+    if options.now.is_some() {
+        // A plan for another time would let `min_age` and `until` be stepped around.
+        return Err(bad_input("--now only works with planning verbs, not with apply"));
+    }
     let (engine, plan) = match &args.plan_file {
         Some(path) => saved_plan(host.as_deref(), path).await?,
         None => fresh_plan(options, args).await?,
@@ -61,7 +65,7 @@ pub async fn run(options: &Options, args: &ApplyArgs) -> Result<ExitStatus> {
 /// Reads a plan saved by `shed plan -o FILE` and checks it was made for this engine.
 async fn saved_plan(host: Option<&str>, path: &Path) -> Result<(Engine, Plan)> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading plan {}", path.display()))?;
+        .map_err(|e| bad_input(format!("reading plan {}: {e}", path.display())))?;
     let plan = parse_plan(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
     let engine = source::connect(host).await?;
     let identity = engine.identity().await?;

@@ -183,6 +183,7 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan saved by `shed plan -o FILE`; without it, plan now from the selection flags
+    #[arg(conflicts_with_all = ["all", "filters", "policy", "no_policy"])]
     pub plan_file: Option<PathBuf>,
 
     #[command(flatten)]

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use shed_core::decide::{Decisions, Selection, decide};
 use shed_core::graph::Graph;
 use shed_core::inventory::Timestamp;
@@ -33,7 +33,7 @@ pub enum Decider {
 impl Decider {
     /// The decider the flags ask for; filters are resolved against `now`.
     pub fn from_args(args: &SelectionArgs, now: Timestamp) -> Result<Decider> {
-        match policy_path(args) {
+        match policy_path(args)? {
             Some(path) => Ok(Decider::Policy(Box::new(read_policy(&path)?))),
             None => Ok(Decider::Prune(options::selection(args, now)?)),
         }
@@ -54,13 +54,14 @@ impl Decider {
         }
     }
 
-    /// Refuses a plan over the policy's safety cap, as raised or lowered by the flags. Prune's
-    /// selection has no cap: it removes what `docker image prune` would.
+    /// Refuses a plan over the safety cap: the policy's, with each bound the flags give
+    /// replacing the file's. Without a policy only the flags bound the run.
     pub fn check_cap(&self, plan: &Plan, graph: &Graph, cap: &CapArgs) -> Result<()> {
-        let Decider::Policy(policy) = self else {
-            return Ok(());
+        let flags = cap_limits(cap)?;
+        let limits = match self {
+            Decider::Policy(policy) => policy.limits.overridden_by(&flags),
+            Decider::Prune(_) => flags,
         };
-        let limits = policy.limits.overridden_by(&cap_limits(cap)?);
         check_limits(plan, graph, &limits).map_err(|exceeded| {
             bad_input(format!(
                 "refusing this plan: {exceeded}; raise the cap for this run with --max-images, \
@@ -70,33 +71,53 @@ impl Decider {
     }
 }
 
-fn policy_path(args: &SelectionArgs) -> Option<PathBuf> {
+/// The policy file to decide with, if any.
+///
+/// `--all` and `--filter` ask for prune's selection. When a policy is nevertheless in force
+/// (`SHED_POLICY`, or a shed.toml here), dropping it silently would drop its protections too,
+/// so that is refused: the user says `--no-policy` to mean it.
+fn policy_path(args: &SelectionArgs) -> Result<Option<PathBuf>> {
     if args.no_policy {
-        return None;
+        return Ok(None);
     }
     if let Some(path) = &args.policy {
-        return Some(path.clone());
+        return Ok(Some(path.clone()));
     }
-    // `--all` and `--filter` ask for prune's selection: neither SHED_POLICY nor a shed.toml
-    // nearby overrides an explicit request.
-    if args.all || !args.filters.is_empty() {
-        return None;
+    let found = std::env::var_os(POLICY_VARIABLE)
+        .filter(|p| !p.is_empty())
+        .map(|path| (PathBuf::from(path), POLICY_VARIABLE))
+        .or_else(|| {
+            let local = Path::new(DEFAULT_POLICY_FILE);
+            local
+                .is_file()
+                .then(|| (local.to_owned(), "the working directory"))
+        });
+    match found {
+        Some((path, origin)) if args.all || !args.filters.is_empty() => Err(bad_input(format!(
+            "--all and --filter select like docker image prune, but a policy is in force \
+             ({} from {origin}); pass --no-policy to decide without it, or drop --all/--filter",
+            path.display()
+        ))),
+        found => Ok(found.map(|(path, _)| path)),
     }
-    if let Some(path) = std::env::var_os(POLICY_VARIABLE).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
-    }
-    let local = Path::new(DEFAULT_POLICY_FILE);
-    local.is_file().then(|| local.to_owned())
 }
 
 /// Reads and parses a policy file; every problem is reported, as bad input.
 pub fn read_policy(path: &Path) -> Result<Policy> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading policy {}", path.display()))?;
+        .map_err(|e| bad_input(format!("reading policy {}: {e}", path.display())))?;
     parse_policy(&text, &path.display().to_string()).map_err(|errors| bad_input(errors.to_string()))
 }
 
+/// The cap the flags set, each value checked.
 fn cap_limits(cap: &CapArgs) -> Result<Limits> {
+    if let Some(percent) = cap.max_percent
+        && !(0.0..=100.0).contains(&percent)
+    {
+        return Err(bad_input(format!(
+            "--max-percent {percent}: must be between 0 and 100"
+        )));
+    }
     let max_bytes = cap
         .max_bytes
         .as_deref()

@@ -1,7 +1,7 @@
 //! Where a command's inventory comes from: a live engine or a snapshot file.
 
 use anyhow::{Context as _, Result};
-use shed::engine::Engine;
+use shed::engine::{Engine, EngineError};
 use shed_core::graph::Graph;
 use shed_core::inventory::{Inventory, Timestamp};
 use shed_core::snapshot::parse_snapshot;
@@ -44,9 +44,13 @@ pub async fn load(options: &Options) -> Result<Loaded> {
     }
 }
 
-/// Connects to the engine, or fails with the backend's one-line reason.
+/// Connects to the engine, or fails with the backend's one-line reason. A host that is not an
+/// address shed can use is the user's input being wrong (exit status 2).
 pub async fn connect(host: Option<&str>) -> Result<Engine> {
-    Ok(Engine::connect(host).await?)
+    Engine::connect(host).await.map_err(|error| match error {
+        EngineError::UnsupportedHost { .. } => bad_input(error.to_string()),
+        other => other.into(),
+    })
 }
 
 /// Reads an inventory from the engine, with a progress bar on a terminal.
@@ -69,7 +73,7 @@ pub async fn read_inventory(engine: &Engine) -> Result<Inventory> {
 
 fn read_snapshot(path: &std::path::Path) -> Result<Inventory> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading snapshot {}", path.display()))?;
+        .map_err(|e| bad_input(format!("reading snapshot {}: {e}", path.display())))?;
     parse_snapshot(&text).map_err(|e| bad_input(format!("{}: {e}", path.display())))
 }
 

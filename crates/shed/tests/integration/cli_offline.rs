@@ -409,9 +409,20 @@ fn a_policy_is_found_in_shed_policy_then_in_shed_toml() {
         named.stdout
     );
 
-    // Asking for prune's selection, or for no policy, ignores both.
+    // Asking for prune's selection while a policy is in force is refused: the policy's
+    // protections would silently go. --no-policy says it is meant.
     let mut all = from.to_vec();
     all.push("--all");
+    let refused = shed_in(
+        dir.path(),
+        &[("SHED_POLICY", matrix.to_str().unwrap())],
+        &all,
+    );
+    assert_eq!(refused.status, 2, "{}", refused.stdout);
+    assert!(refused.stderr.contains("--no-policy"), "{}", refused.stderr);
+    let here = shed_in(dir.path(), &[], &all);
+    assert_eq!(here.status, 2, "{}", here.stdout);
+    all.push("--no-policy");
     let prune = shed_in(
         dir.path(),
         &[("SHED_POLICY", matrix.to_str().unwrap())],
@@ -446,4 +457,63 @@ fn the_readme_policy_example_is_valid() {
 
     let run = shed(&["policy", "check", file.to_str().unwrap()]);
     assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+}
+
+#[test]
+fn the_cap_flags_bound_a_run_without_a_policy_too() {
+    let snapshot = example_snapshot();
+    let base = ["--from", snapshot.to_str().unwrap(), "plan", "--all"];
+
+    let mut capped = base.to_vec();
+    capped.extend(["--max-images", "2"]);
+    let refused = shed(&capped);
+    assert_eq!(refused.status, 2, "stdout: {}", refused.stdout);
+    assert!(
+        refused.stderr.contains("max_images = 2"),
+        "{}",
+        refused.stderr
+    );
+
+    for bad in [["--max-percent", "250"], ["--max-bytes", "1XB"]] {
+        let mut args = base.to_vec();
+        args.extend(bad);
+        let run = shed(&args);
+        assert_eq!(run.status, 2, "{bad:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with(&format!("shed: {}", bad[0])),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn unreadable_inputs_are_bad_input() {
+    let missing = shed(&["--from", "/nonexistent/snapshot.json", "plan"]);
+    assert_eq!(missing.status, 2, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/nonexistent/snapshot.json"),
+        "{}",
+        missing.stderr
+    );
+
+    let policy = shed(&["policy", "check", "/nonexistent/policy.toml"]);
+    assert_eq!(policy.status, 2, "{}", policy.stderr);
+
+    let plan = shed(&["apply", "/nonexistent/plan.json", "--yes"]);
+    assert_eq!(plan.status, 2, "{}", plan.stderr);
+}
+
+#[test]
+fn apply_refuses_a_time_other_than_now() {
+    let run = shed(&["--now", "2030-01-01T00:00:00Z", "apply", "--yes"]);
+    assert_eq!(run.status, 2);
+    assert!(run.stderr.contains("--now"), "{}", run.stderr);
+}
+
+#[test]
+fn apply_of_a_saved_plan_takes_no_selection_flags() {
+    let run = shed(&["apply", "plan.json", "--all"]);
+    assert_eq!(run.status, 2);
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 }

@@ -103,9 +103,9 @@ fn host_flag_wins_over_docker_host() {
 }
 
 #[test]
-fn an_unsupported_host_scheme_is_refused_in_one_line() {
+fn an_unsupported_host_scheme_is_bad_input_in_one_line() {
     let (status, _, stderr) = ls(Some("ssh://user@127.0.0.1"), None);
-    assert_eq!(status, 1);
+    assert_eq!(status, 2);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("unsupported engine host"), "{stderr}");
 }
