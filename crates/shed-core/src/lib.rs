@@ -16,6 +16,7 @@ pub mod json_file;
 pub mod plan;
 pub mod plan_file;
 pub mod policy;
+pub mod reference;
 pub mod snapshot;
 pub mod tag;
 pub mod testkit;
