@@ -40,6 +40,46 @@ impl fmt::Display for CapExceeded {
     }
 }
 
+impl Limits {
+    /// Checks every bound set: `max_images` and `max_bytes` at least 1, `max_percent` from 0 to
+    /// 100. The policy file is checked by the same rules when it is parsed; this is for bounds
+    /// from elsewhere (the command line). The error names the first bad bound by its key:
+    /// `max_percent must be between 0 and 100, found 250`.
+    pub fn validate(&self) -> Result<(), String> {
+        let problems = [
+            self.max_images
+                .and_then(max_images_problem)
+                .map(|p| format!("max_images {p}")),
+            self.max_bytes
+                .and_then(max_bytes_problem)
+                .map(|p| format!("max_bytes {p}")),
+            self.max_percent
+                .and_then(max_percent_problem)
+                .map(|p| format!("max_percent {p}")),
+        ];
+        match problems.into_iter().flatten().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What is wrong with a `max_images` bound: zero would refuse every plan that deletes anything,
+/// which is what not running shed does.
+pub(crate) fn max_images_problem(max: usize) -> Option<String> {
+    (max == 0).then(|| "must be at least 1, found 0".to_owned())
+}
+
+/// What is wrong with a `max_bytes` bound (zero, as for `max_images`).
+pub(crate) fn max_bytes_problem(max: u64) -> Option<String> {
+    (max == 0).then(|| "must be at least 1 byte, found 0".to_owned())
+}
+
+/// What is wrong with a `max_percent` bound: outside 0 to 100, or not a number.
+pub(crate) fn max_percent_problem(max: f64) -> Option<String> {
+    (!(0.0..=100.0).contains(&max)).then(|| format!("must be between 0 and 100, found {max}"))
+}
+
 fn percent(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         0.0

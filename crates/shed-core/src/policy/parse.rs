@@ -118,8 +118,13 @@ pub fn parse_policy(text: &str, file: &str) -> Result<Policy, PolicyErrors> {
     };
     let (policy, rule_spans) = reader.policy(root.get_ref());
     for problem in super::shadow::unreachable_rules(&policy) {
+        // A rule that repeats an earlier name is reported as such; "move rule "a" above rule
+        // "a"" would only confuse until the names differ.
+        if first_with_name(&policy.rules, problem.rule).is_some() {
+            continue;
+        }
         reader.error(
-            rule_spans[problem.rule].clone(),
+            rule_spans[problem.rule].header.clone(),
             problem.message,
             Some(problem.suggestion),
         );
@@ -132,6 +137,26 @@ pub fn parse_policy(text: &str, file: &str) -> Result<Policy, PolicyErrors> {
 }
 
 type Value<'a> = Spanned<DeValue<'a>>;
+
+/// Where a rule is written: its `[[rule]]` header and its `name` value.
+struct RuleSpans {
+    header: Range<usize>,
+    name: Range<usize>,
+}
+
+/// The earlier rule that already has the name of `rules[n]`, if any.
+fn first_with_name(rules: &[Rule], n: usize) -> Option<&Rule> {
+    rules[..n].iter().find(|r| r.name == rules[n].name)
+}
+
+/// A name for `rules[n]` that no rule has: its name with the lowest free number appended.
+fn unused_name(rules: &[Rule], n: usize) -> String {
+    let name = &rules[n].name;
+    (2..)
+        .map(|k| format!("{name} {k}"))
+        .find(|candidate| rules.iter().all(|r| &r.name != candidate))
+        .expect("finitely many rules leave some number free")
+}
 
 /// The walk over the document, collecting errors as it goes.
 struct Reader<'t> {
@@ -159,7 +184,7 @@ impl Reader<'_> {
         }
     }
 
-    fn policy(&mut self, root: &DeTable<'_>) -> (Policy, Vec<Range<usize>>) {
+    fn policy(&mut self, root: &DeTable<'_>) -> (Policy, Vec<RuleSpans>) {
         self.unknown_keys(root, TOP_KEYS, "the top level");
         let protect = match root.get("protect") {
             Some(value) => self.table(value, "protect").map(|t| self.protect(t)),
@@ -221,16 +246,42 @@ impl Reader<'_> {
         }
     }
 
+    /// The cap, each bound checked by the same rules as [`Limits::validate`].
     fn limits(&mut self, table: &DeTable<'_>) -> Limits {
         self.unknown_keys(table, LIMITS_KEYS, "[limits]");
         let max_images = table
             .get("max_images")
-            .and_then(|v| self.count(v, "max_images", 0));
+            .and_then(|v| self.count(v, "max_images", 1));
         let max_percent = table.get("max_percent").and_then(|v| self.percent(v));
+        let max_bytes = self.size(table, "max_bytes");
+        let max_bytes = match (max_bytes, table.get("max_bytes")) {
+            (Some(bytes), Some(value)) => {
+                self.checked(value, "max_bytes", bytes, super::limits::max_bytes_problem)
+            }
+            _ => None,
+        };
         Limits {
             max_images,
-            max_bytes: self.size(table, "max_bytes"),
+            max_bytes,
             max_percent,
+        }
+    }
+
+    /// `value` when `problem` finds nothing wrong with it; otherwise the problem, reported at
+    /// `at` under the name `key`.
+    fn checked<T: Copy>(
+        &mut self,
+        at: &Value<'_>,
+        key: &str,
+        value: T,
+        problem: fn(T) -> Option<String>,
+    ) -> Option<T> {
+        match problem(value) {
+            None => Some(value),
+            Some(problem) => {
+                self.error(at.span(), format!("`{key}` {problem}"), None);
+                None
+            }
         }
     }
 
@@ -252,7 +303,7 @@ impl Reader<'_> {
         }
     }
 
-    fn rules(&mut self, value: &Value<'_>) -> (Vec<Rule>, Vec<Range<usize>>) {
+    fn rules(&mut self, value: &Value<'_>) -> (Vec<Rule>, Vec<RuleSpans>) {
         let DeValue::Array(items) = value.get_ref() else {
             let message = "`rule` must be an array of tables".to_owned();
             self.error(
@@ -268,8 +319,11 @@ impl Reader<'_> {
             let Some(table) = self.table(item, "rule") else {
                 continue;
             };
-            if let Some(rule) = self.rule(table, n + 1, item.span()) {
-                spans.push(item.span());
+            if let Some((rule, name)) = self.rule(table, n + 1, item.span()) {
+                spans.push(RuleSpans {
+                    header: item.span(),
+                    name,
+                });
                 rules.push(rule);
             }
         }
@@ -277,24 +331,36 @@ impl Reader<'_> {
         (rules, spans)
     }
 
-    fn duplicate_names(&mut self, rules: &[Rule], spans: &[Range<usize>]) {
+    /// Rule names are unique: reasons and traces name the rule that decided, so two rules with
+    /// one name would make a reason ambiguous. Reported at the second name.
+    fn duplicate_names(&mut self, rules: &[Rule], spans: &[RuleSpans]) {
         for (n, rule) in rules.iter().enumerate() {
-            if let Some(first) = rules[..n].iter().find(|r| r.name == rule.name) {
+            if let Some(first) = first_with_name(rules, n) {
                 let message = format!(
                     "rule name {:?} is already used by the rule on line {}",
                     rule.name, first.line
                 );
-                let suggestion = "give each rule its own name: `shed why` names the rule";
-                self.error(spans[n].clone(), message, Some(suggestion.to_owned()));
+                let suggestion = format!(
+                    "give this rule a name of its own, such as name = {:?}: reasons name the \
+                     rule that decided",
+                    unused_name(rules, n)
+                );
+                self.error(spans[n].name.clone(), message, Some(suggestion));
             }
         }
     }
 
-    fn rule(&mut self, table: &DeTable<'_>, number: usize, span: Range<usize>) -> Option<Rule> {
+    /// The rule, and the span of its name.
+    fn rule(
+        &mut self,
+        table: &DeTable<'_>,
+        number: usize,
+        span: Range<usize>,
+    ) -> Option<(Rule, Range<usize>)> {
         self.unknown_keys(table, RULE_KEYS, "[[rule]]");
         let (line, _) = line_column(self.text, span.start);
         let name = match table.get("name") {
-            Some(value) => self.string(value, "name").map(|(text, _)| text.to_owned()),
+            Some(value) => self.string(value, "name"),
             None => {
                 let message = format!("rule {number} has no name");
                 let suggestion = "add name = \"…\": `shed why` and `shed plan` show it";
@@ -304,12 +370,14 @@ impl Reader<'_> {
         };
         let selector = self.selector(table);
         let action = self.action(table, span);
-        Some(Rule {
-            name: name?,
+        let (name, name_span) = name?;
+        let rule = Rule {
+            name: name.to_owned(),
             line,
             selector,
             action: action?,
-        })
+        };
+        Some((rule, name_span))
     }
 
     fn selector(&mut self, table: &DeTable<'_>) -> Selector {
@@ -539,10 +607,10 @@ impl Reader<'_> {
                 return None;
             }
         };
-        match number.filter(|n| *n > 0.0 && *n <= 100.0) {
-            Some(n) => Some(n),
+        match number {
+            Some(n) => self.checked(value, "max_percent", n, super::limits::max_percent_problem),
             None => {
-                let message = "`max_percent` must be above 0 and at most 100".to_owned();
+                let message = "`max_percent` must be a number from 0 to 100".to_owned();
                 self.error(value.span(), message, None);
                 None
             }

@@ -86,6 +86,19 @@ fn policy_check_reports_file_line_column_and_fix() {
              Some("`default` is a top-level key, but TOML puts every key after a [section] \
                    header in that section: move it above the first [section]")),
         ]),
+        (broken!("duplicate-name.toml"), &[
+            (7, 8, "rule name \"golang\" is already used by the rule on line 1",
+             Some("give this rule a name of its own, such as name = \"golang 3\": reasons name \
+                   the rule that decided")),
+        ]),
+        (broken!("bad-limits.toml"), &[
+            (2, 14, "`max_images` must be at least 1, found 0", None),
+            (3, 13, "`max_bytes` must be at least 1 byte, found 0", None),
+            (4, 15, "`max_percent` must be between 0 and 100, found 150", None),
+        ]),
+        (broken!("percent-nan.toml"), &[
+            (2, 15, "`max_percent` must be between 0 and 100, found NaN", None),
+        ]),
         (broken!("syntax.toml"), &[
             (2, 15, "invalid TOML: invalid basic string, expected `\"`", None),
         ]),
@@ -512,6 +525,52 @@ fn the_cap_refuses_a_plan_with_the_figures() {
         check_limits(&plan, &graph, &raised).unwrap_err().exceeded,
         ["max_percent = 50"]
     );
+}
+
+#[test]
+fn limits_validate_the_bounds_the_file_is_held_to() {
+    let bounds = |max_images, max_bytes, max_percent| Limits {
+        max_images,
+        max_bytes,
+        max_percent,
+    };
+    assert_eq!(Limits::default().validate(), Ok(()));
+    assert_eq!(bounds(Some(1), Some(1), Some(0.0)).validate(), Ok(()));
+    assert_eq!(bounds(None, None, Some(100.0)).validate(), Ok(()));
+    #[rustfmt::skip]
+    let refused = [
+        (bounds(None, None, Some(250.0)), "max_percent must be between 0 and 100, found 250"),
+        (bounds(None, None, Some(-1.0)), "max_percent must be between 0 and 100, found -1"),
+        (bounds(None, None, Some(f64::NAN)), "max_percent must be between 0 and 100, found NaN"),
+        (bounds(Some(0), None, None), "max_images must be at least 1, found 0"),
+        (bounds(None, Some(0), None), "max_bytes must be at least 1 byte, found 0"),
+        (bounds(Some(0), None, Some(250.0)), "max_images must be at least 1, found 0"),
+    ];
+    for (limits, message) in refused {
+        assert_eq!(limits.validate(), Err(message.to_owned()), "{limits:?}");
+    }
+}
+
+#[test]
+fn a_zero_percent_cap_is_valid_and_refuses_any_deletion() {
+    let policy = policy(
+        r#"
+        [limits]
+        max_percent = 0
+        [[rule]]
+        name = "everything"
+        action = "delete"
+        "#,
+    );
+    assert_eq!(policy.limits.max_percent, Some(0.0));
+    let graph = InventoryBuilder::new()
+        .image(image(1).tags(&["a:1"]))
+        .image(image(2).tags(&["b:1"]))
+        .container("web", 2, ContainerState::Running)
+        .graph();
+    let plan = make_plan(&graph, &evaluate(&graph, &policy, at(10)), "test", at(10));
+    let refused = check_limits(&plan, &graph, &policy.limits).unwrap_err();
+    assert_eq!(refused.exceeded, ["max_percent = 0"]);
 }
 
 /// The fenced block that follows `marker` in `doc`.
