@@ -76,10 +76,12 @@ pub struct ApplyReport {
     pub promised_bytes: u64,
     /// The engine's `LayersSize` before the first action.
     pub engine_layers_before: u64,
-    /// The engine's `LayersSize` after the last action.
-    pub engine_layers_after: u64,
-    /// `engine_layers_before - engine_layers_after` (0 if the engine grew meanwhile).
-    pub engine_freed_bytes: u64,
+    /// The engine's `LayersSize` after the last action; `None` when the engine could not be
+    /// measured any more (it stopped answering during the run).
+    pub engine_layers_after: Option<u64>,
+    /// `engine_layers_before - engine_layers_after` (0 if the engine grew meanwhile); `None`
+    /// when `engine_layers_after` is.
+    pub engine_freed_bytes: Option<u64>,
 }
 
 impl ApplyReport {
@@ -93,8 +95,8 @@ impl ApplyReport {
             failed: 0,
             promised_bytes: 0,
             engine_layers_before: 0,
-            engine_layers_after: 0,
-            engine_freed_bytes: 0,
+            engine_layers_after: Some(0),
+            engine_freed_bytes: Some(0),
         }
     }
 }
@@ -102,8 +104,10 @@ impl ApplyReport {
 /// Applies `plan` to `engine`, journaling every action in a new run of `journal`.
 ///
 /// Fails as a whole only when the journal cannot be written (or its lock is held by another
-/// apply) or the engine's disk usage cannot be measured; each action's own trouble is in its
-/// [`ActionOutcome`].
+/// apply) or the engine's disk usage cannot be measured before the first action; each action's
+/// own trouble is in its [`ActionOutcome`]. When the engine stops answering, the actions not yet
+/// attempted are reported as failed without being tried, so that the run ends with a report
+/// rather than one error per remaining image.
 pub async fn apply(
     engine: &Engine,
     plan: &Plan,
@@ -114,15 +118,31 @@ pub async fn apply(
     let engine_layers_before = engine.layers_size().await.map_err(ApplyError::Measure)?;
 
     let mut actions = Vec::with_capacity(plan.actions.len());
+    let mut engine_gone: Option<String> = None;
     for (seq, action) in plan.actions.iter().enumerate() {
-        let store = plan.engine.image_store;
-        actions.push(run_action(engine, journal, seq, action, store).await?);
+        let outcome = match &engine_gone {
+            Some(why) => not_attempted(action, why),
+            None => {
+                let store = plan.engine.image_store;
+                let (outcome, unreachable) =
+                    run_action(engine, journal, seq, action, store).await?;
+                engine_gone = unreachable;
+                outcome
+            }
+        };
+        actions.push(outcome);
         if let Some(progress) = progress {
             progress(seq + 1, plan.actions.len());
         }
     }
 
-    let engine_layers_after = engine.layers_size().await.map_err(ApplyError::Measure)?;
+    let engine_layers_after = match engine.layers_size().await {
+        Ok(size) => Some(size),
+        Err(error) => {
+            tracing::error!(%error, "cannot measure the engine's layers after the apply");
+            None
+        }
+    };
     journal.finish_run(crate::now())?;
     let count = |status| {
         actions
@@ -139,7 +159,8 @@ pub async fn apply(
         promised_bytes: plan.totals.bytes,
         engine_layers_before,
         engine_layers_after,
-        engine_freed_bytes: engine_layers_before.saturating_sub(engine_layers_after),
+        engine_freed_bytes: engine_layers_after
+            .map(|after| engine_layers_before.saturating_sub(after)),
     })
 }
 
@@ -150,15 +171,21 @@ async fn run_action(
     seq: usize,
     action: &Action,
     store: ImageStore,
-) -> Result<ActionOutcome, JournalError> {
+) -> Result<(ActionOutcome, Option<String>), JournalError> {
+    let mut unreachable = None;
     let (status, message) = match removals(action, store) {
         Err(reason) => (Status::Skipped, Some(reason)),
         Ok(calls) => match engine.recheck(action).await {
             Ok(Recheck::Changed(reason)) => (Status::Skipped, Some(reason)),
-            Err(error) => (Status::Failed, Some(format!("re-check failed: {error}"))),
+            Err(error) => {
+                unreachable = is_unreachable(&error).then(|| error.to_string());
+                (Status::Failed, Some(format!("re-check failed: {error}")))
+            }
             Ok(Recheck::Unchanged) => {
                 journal.record(seq, crate::now(), Phase::Started, action, None)?;
-                carry_out(engine, action, &calls).await
+                let (status, message, error) = carry_out(engine, action, &calls).await;
+                unreachable = error.filter(is_unreachable).map(|e| e.to_string());
+                (status, message)
             }
         },
     };
@@ -169,14 +196,33 @@ async fn run_action(
     };
     journal.record(seq, crate::now(), phase, action, message.as_deref())?;
     log_outcome(action, status, message.as_deref());
-    Ok(ActionOutcome {
+    Ok((outcome(action, status, message), unreachable))
+}
+
+fn outcome(action: &Action, status: Status, message: Option<String>) -> ActionOutcome {
+    ActionOutcome {
         kind: action.kind,
         image_id: action.image_id.clone(),
         references: action.references.clone(),
         status,
         message,
         bytes: action.bytes,
-    })
+    }
+}
+
+/// An action left untouched because the engine stopped answering earlier in the run. It was
+/// neither started nor journaled: the image is as it was.
+fn not_attempted(action: &Action, why: &str) -> ActionOutcome {
+    let message = format!("not attempted: the engine stopped answering ({why})");
+    outcome(action, Status::Failed, Some(message))
+}
+
+/// Whether an error means the engine is gone, rather than refusing this one action.
+fn is_unreachable(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::NoSocket { .. } | EngineError::Refused { .. } | EngineError::Transport { .. }
+    )
 }
 
 /// Makes the engine calls of one action in order, and says how it went.
@@ -184,7 +230,7 @@ async fn carry_out(
     engine: &Engine,
     action: &Action,
     calls: &[Removal<'_>],
-) -> (Status, Option<String>) {
+) -> (Status, Option<String>, Option<EngineError>) {
     let mut untagged: Vec<&str> = Vec::new();
     for call in calls {
         let result = match *call {
@@ -193,18 +239,19 @@ async fn carry_out(
             Removal::DeleteByName(name) => engine.delete_image_named(name).await,
         };
         if let Err(error) = result {
-            return failure(error, &untagged);
+            let (status, message) = failure(&error, &untagged);
+            return (status, message, Some(error));
         }
         if let Removal::Untag(reference) = *call {
             untagged.push(reference);
         }
     }
-    (Status::Done, None)
+    (Status::Done, None, None)
 }
 
 /// A conflict is the engine refusing: skipped with its message. Anything else failed. Either
 /// way the message says which references were already removed.
-fn failure(error: EngineError, untagged: &[&str]) -> (Status, Option<String>) {
+fn failure(error: &EngineError, untagged: &[&str]) -> (Status, Option<String>) {
     let status = match error {
         EngineError::Conflict { .. } => Status::Skipped,
         _ => Status::Failed,
@@ -272,7 +319,7 @@ mod tests {
         let conflict = EngineError::Conflict {
             message: "conflict: unable to delete".into(),
         };
-        let (status, message) = failure(conflict, &["a:2"]);
+        let (status, message) = failure(&conflict, &["a:2"]);
         assert_eq!(status, Status::Skipped);
         assert_eq!(
             message.unwrap(),
@@ -282,6 +329,6 @@ mod tests {
             status: 500,
             message: "boom".into(),
         };
-        assert_eq!(failure(other, &[]).0, Status::Failed);
+        assert_eq!(failure(&other, &[]).0, Status::Failed);
     }
 }

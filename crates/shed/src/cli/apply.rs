@@ -29,7 +29,9 @@ pub async fn run(options: &Options, args: &ApplyArgs) -> Result<ExitStatus> {
     };
     if options.now.is_some() {
         // A plan for another time would let `min_age` and `until` be stepped around.
-        return Err(bad_input("--now only works with planning verbs, not with apply"));
+        return Err(bad_input(
+            "--now only works with planning verbs, not with apply",
+        ));
     }
     let (engine, plan) = match &args.plan_file {
         Some(path) => saved_plan(host.as_deref(), path).await?,
@@ -150,13 +152,15 @@ fn summary(report: &ApplyReport) -> String {
         out.push('\n');
         out.push_str(&table.render());
     }
+    let freed = match report.engine_freed_bytes {
+        Some(bytes) => format!("Freed {} by the engine's layer total", size(bytes)),
+        None => "The engine could not be measured afterwards".to_owned(),
+    };
     out.push_str(&format!(
-        "\nApplied: {} done, {} skipped, {} failed. Freed {} by the engine's layer total \
-         (the plan promised {}).\n",
+        "\nApplied: {} done, {} skipped, {} failed. {freed} (the plan promised {}).\n",
         report.done,
         report.skipped,
         report.failed,
-        size(report.engine_freed_bytes),
         size(report.promised_bytes),
     ));
     out

@@ -825,8 +825,8 @@ pub struct ApplyReport {
     pub failed: usize,
     pub promised_bytes: u64,
     pub engine_layers_before: u64,
-    pub engine_layers_after: u64,
-    pub engine_freed_bytes: u64,
+    pub engine_layers_after: Option<u64>,
+    pub engine_freed_bytes: Option<u64>,
 }
 
 /// One action of an [`ApplyReport`].

@@ -109,3 +109,112 @@ fn an_unsupported_host_scheme_is_bad_input_in_one_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("unsupported engine host"), "{stderr}");
 }
+
+/// A relay that forwards requests until it sees the `nth` DELETE request, which it drops along
+/// with every connection, present and future: the engine "stops answering" at that point.
+fn relay_failing_at_delete(unix_host: &str, nth: usize) -> String {
+    use std::io::{Read as _, Write as _};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let socket = unix_host
+        .strip_prefix("unix://")
+        .expect("a unix socket")
+        .to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let address = listener.local_addr().expect("the relay's address");
+    let dead = Arc::new(AtomicBool::new(false));
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let clients: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+    thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            if dead.load(Ordering::SeqCst) {
+                continue; // dropped: the connection closes at once
+            }
+            clients.lock().unwrap().push(clone_tcp(&client));
+            let engine = UnixStream::connect(&socket).expect("connect to the engine");
+            let (mut engine_out, mut engine_in) = (clone_unix(&engine), engine);
+            let (mut client_in, mut client_out) = (clone_tcp(&client), client);
+            let (dead, deletes, clients) = (dead.clone(), deletes.clone(), clients.clone());
+            thread::spawn(move || {
+                let mut buffer = [0u8; 16384];
+                while let Ok(n) = client_in.read(&mut buffer) {
+                    let chunk = &buffer[..n];
+                    if n == 0 {
+                        break;
+                    }
+                    let seen = chunk.windows(7).filter(|w| w == b"DELETE ").count();
+                    if seen > 0 && deletes.fetch_add(seen, Ordering::SeqCst) + seen >= nth {
+                        dead.store(true, Ordering::SeqCst);
+                        for client in clients.lock().unwrap().iter() {
+                            let _ = client.shutdown(Shutdown::Both);
+                        }
+                        break;
+                    }
+                    if engine_out.write_all(chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+            thread::spawn(move || {
+                let _ = copy(&mut engine_in, &mut client_out);
+            });
+        }
+    });
+    format!("tcp://{address}")
+}
+
+#[test]
+fn an_engine_that_stops_answering_mid_apply_leaves_the_rest_untouched_and_a_report() {
+    let fx = Fixture::new("engine-gone");
+    let images: Vec<_> = (0..3)
+        .map(|n| {
+            fx.scratch_build()
+                .file("/n", 100 + n)
+                .tag(&format!("gone{n}"))
+        })
+        .collect();
+    let relay = relay_failing_at_delete(&engine_host(), 2);
+
+    let filter = fx.case_filter();
+    let output = Command::new(env!("CARGO_BIN_EXE_shed"))
+        .args([
+            "--host", &relay, "apply", "--all", "--filter", &filter, "--yes",
+        ])
+        .args(["--format", "json"])
+        .env("SHED_STATE_DIR", fx.temp_path("state"))
+        .env_remove("DOCKER_HOST")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run shed");
+
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: crate::common::ApplyReport =
+        serde_json::from_slice(&output.stdout).expect("a report, even though the engine left");
+    // The three images and the classic builder's intermediate images under them.
+    assert!(report.actions.len() >= 3, "{report:#?}");
+    assert_eq!(
+        (report.done, report.failed),
+        (1, report.actions.len() - 1),
+        "{report:#?}"
+    );
+    for later in &report.actions[2..] {
+        let message = later.message.as_deref().unwrap_or_default();
+        assert!(message.starts_with("not attempted"), "{later:?}");
+    }
+    assert_eq!(report.engine_freed_bytes, None);
+
+    let remaining = images
+        .iter()
+        .filter(|image| fx.image_exists(image.as_str()))
+        .count();
+    assert_eq!(
+        remaining, 2,
+        "only the one action that was done removed anything"
+    );
+}
