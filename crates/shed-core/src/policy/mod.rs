@@ -80,7 +80,8 @@ impl Action {
     }
 }
 
-/// `action = "retain"`: keep the newest `keep` images of each group, delete the rest.
+/// `action = "retain"`: keep the newest `keep` images of each group, delete the rest. Only tags
+/// are ranked; an image without tags goes on to the next rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Retain {
     /// How many images each group keeps; at least 1.
@@ -141,7 +142,7 @@ pub enum RetainOrder {
     /// The highest version first, ties broken by the newest creation time. Only tags that are
     /// versions take part; other references fall through to later rules.
     Version,
-    /// The newest creation time first. Every reference takes part.
+    /// The newest creation time first. Every tag takes part.
     Created,
 }
 

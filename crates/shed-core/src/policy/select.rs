@@ -9,7 +9,7 @@ use crate::graph::{Graph, ImageIdx};
 use crate::inventory::Timestamp;
 use crate::tag::TagVersion;
 
-use super::{Glob, Rule, Selector};
+use super::{Action, Glob, Rule, Selector};
 
 /// One thing a rule decides: a tag, or an image without tags.
 #[derive(Debug, Clone)]
@@ -110,14 +110,18 @@ pub(crate) fn rule_mismatch(rule: &Rule, view: &View<'_>, subject: &Subject) -> 
     if let Some(why) = selector_mismatch(&rule.selector, view, subject) {
         return Some(why);
     }
-    let ranks_versions = matches!(&rule.action, super::Action::Retain(r) if r.needs_version());
-    if ranks_versions && subject.version.is_none() {
-        let what = subject
-            .tag
-            .as_deref()
-            .map_or("no tag".to_owned(), |t| format!("tag {t:?}"));
+    let Action::Retain(retain) = &rule.action else {
+        return None;
+    };
+    // An untagged image has no repository and no version to group by: ranking them would put
+    // every build leftover of the host in one group and keep only its newest N. They go on to
+    // the next rule, and the families step removes intermediate parents with their children.
+    let Some(tag) = &subject.tag else {
+        return Some("the image has no tag, and a retain rule ranks only tags".to_owned());
+    };
+    if retain.needs_version() && subject.version.is_none() {
         return Some(format!(
-            "{what} is not a version, and the rule ranks versions"
+            "tag {tag:?} is not a version, and the rule ranks versions"
         ));
     }
     None

@@ -45,6 +45,9 @@ fn covers(earlier: &Rule, later: &Rule) -> bool {
     if needs_version(earlier) && !needs_version(later) {
         return false;
     }
+    if needs_tag(earlier) && !needs_tag(later) {
+        return false;
+    }
     let (e, l) = (&earlier.selector, &later.selector);
     globs_cover(&e.repository, &l.repository)
         && globs_cover(&e.tag, &l.tag)
@@ -61,6 +64,11 @@ fn covers(earlier: &Rule, later: &Rule) -> bool {
 fn needs_version(rule: &Rule) -> bool {
     let ranks_versions = matches!(&rule.action, Action::Retain(r) if r.needs_version());
     ranks_versions || rule.selector.version.is_some() || !rule.selector.variant.is_empty()
+}
+
+/// Whether a rule matches only tags, never an image without tags.
+fn needs_tag(rule: &Rule) -> bool {
+    matches!(rule.action, Action::Retain(_)) || !rule.selector.tag.is_empty() || needs_version(rule)
 }
 
 /// Whether the earlier rule's time and size bounds are at most as strict as the later's.

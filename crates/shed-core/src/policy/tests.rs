@@ -375,6 +375,111 @@ fn a_dangling_rule_sees_parents_whose_children_this_plan_deletes() {
     assert!(matches!(&parent.reasons[0], Reason::Rule { rule, .. } if rule == "dangling"));
 }
 
+/// The repro policy of the bug: the two newest builds of each repository, by creation time.
+const TWO_NEWEST_BUILDS: &str = r#"
+    [[rule]]
+    name = "two newest builds"
+    action = "retain"
+    retain = 2
+    order = "created"
+    per = ["repository"]
+"#;
+
+/// Three classic-builder builds of `app` (images 1–3, each on an untagged intermediate parent,
+/// images 11–13, on the tagged base image 20) and `untagged` dangling build leftovers (images
+/// 100 and up), the newest created last.
+fn builds_and_leftovers(untagged: u32) -> Graph {
+    let mut builder = InventoryBuilder::new().image(image(20).tags(&["base:1"]).layers(&[20]));
+    for n in 1..=3 {
+        let parent = image(10 + n)
+            .parent(20)
+            .layers(&[20, 10 + n])
+            .created(i64::from(n));
+        let layers = [20, 10 + n, n];
+        let tag = format!("app:{n}");
+        let child = image(n).parent(10 + n).tags(&[&tag]).layers(&layers);
+        builder = builder.image(parent).image(child.created(i64::from(n)));
+    }
+    for n in 100..100 + untagged {
+        builder = builder.image(image(n).layers(&[n]).created(i64::from(n)));
+    }
+    builder.graph()
+}
+
+fn verdict_of(graph: &Graph, decisions: &Decisions, n: u32) -> Verdict {
+    decisions.verdict(graph.find(&crate::testkit::image_id(n)).unwrap())
+}
+
+#[test]
+fn retain_by_created_does_not_rank_untagged_images() {
+    let graph = builds_and_leftovers(1000);
+    let decisions = evaluate(&graph, &policy(TWO_NEWEST_BUILDS), at(2000));
+    // The oldest build goes, and its intermediate parent with it; the base stays.
+    let verdicts: Vec<Verdict> = [1, 11, 2, 12, 3, 13, 20]
+        .iter()
+        .map(|&n| verdict_of(&graph, &decisions, n))
+        .collect();
+    use Verdict::{Delete, Keep};
+    assert_eq!(verdicts, [Delete, Delete, Keep, Keep, Keep, Keep, Keep]);
+    let parent = decisions.decision(graph.find(&crate::testkit::image_id(11)).unwrap());
+    assert!(matches!(
+        parent.reasons.last(),
+        Some(Reason::ParentOfDeleted { .. })
+    ));
+    // Every leftover falls through to the default, none is ranked.
+    for n in 100..1100 {
+        let decision = decisions.decision(graph.find(&crate::testkit::image_id(n)).unwrap());
+        assert_eq!(decision.verdict, Keep, "image {n}");
+        assert_eq!(
+            decision.reasons,
+            [Reason::PolicyDefault {
+                action: "keep".to_owned(),
+                reference: None
+            }],
+            "image {n}"
+        );
+    }
+    let ranked_untagged = decisions.iter().flat_map(|(_, d)| &d.reasons).any(|r| {
+        matches!(
+            r,
+            Reason::Retain {
+                reference: None,
+                ..
+            }
+        )
+    });
+    assert!(!ranked_untagged);
+}
+
+#[test]
+fn untagged_images_fall_through_a_retain_rule_to_the_next_rule() {
+    let text = format!(
+        "{TWO_NEWEST_BUILDS}
+        [[rule]]
+        name = \"leftovers\"
+        dangling = true
+        action = \"delete\"
+        "
+    );
+    let policy = policy(&text);
+    let graph = builds_and_leftovers(5);
+    let decisions = evaluate(&graph, &policy, at(2000));
+    for n in 100..105 {
+        let decision = decisions.decision(graph.find(&crate::testkit::image_id(n)).unwrap());
+        assert_eq!(decision.verdict, Verdict::Delete, "image {n}");
+        assert_eq!(
+            decision.reasons[0].to_string(),
+            "the untagged image: removed by rule \"leftovers\""
+        );
+    }
+    let id = crate::testkit::image_id(100).to_string();
+    let trace = trace(&graph, &policy, at(2000), &id).expect("the image exists");
+    assert_eq!(
+        trace.references[0].rules[0].not_matched.as_deref(),
+        Some("the image has no tag, and a retain rule ranks only tags")
+    );
+}
+
 #[test]
 fn ci_runner_deletes_stale_job_images_and_old_dangling_ones_and_protects_bases() {
     let graph = InventoryBuilder::new()
