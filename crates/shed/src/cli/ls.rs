@@ -27,7 +27,7 @@ pub async fn run(options: &Options, args: &LsArgs) -> Result<ExitStatus> {
         .collect();
 
     let text = match args.format {
-        TableOrJson::Table => table(graph, &images, loaded.now),
+        TableOrJson::Table => table(graph, &images, &filter, loaded.now),
         TableOrJson::Json => to_json(
             &images
                 .iter()
@@ -76,6 +76,17 @@ impl LsFilter {
         Ok(parsed)
     }
 
+    /// Whether a tag passes the `reference` filters: like the engine, a pattern matches
+    /// `repo:tag` or just `repo`. Without `reference` filters every tag does.
+    fn shows_tag(&self, tag: &str) -> bool {
+        let repo = tag.rsplit_once(':').map_or(tag, |(repo, _)| repo);
+        self.references.is_empty()
+            || self
+                .references
+                .iter()
+                .any(|m| m.is_match(tag) || m.is_match(repo))
+    }
+
     fn passes(&self, graph: &Graph, i: ImageIdx) -> bool {
         let image = graph.image(i);
         let dangling_ok = self
@@ -88,14 +99,8 @@ impl LsFilter {
                 None => false,
                 Some(actual) => value.as_ref().is_none_or(|wanted| wanted == actual),
             });
-        // Like the engine, `reference` matches `repo:tag` or just `repo`.
-        let reference_ok = self.references.is_empty()
-            || image.tags.iter().any(|tag| {
-                let repo = tag.rsplit_once(':').map_or(tag.as_str(), |(repo, _)| repo);
-                self.references
-                    .iter()
-                    .any(|m| m.is_match(tag) || m.is_match(repo))
-            });
+        let reference_ok =
+            self.references.is_empty() || image.tags.iter().any(|tag| self.shows_tag(tag));
         dangling_ok && labels_ok && reference_ok
     }
 }
@@ -110,7 +115,8 @@ fn parse_bool(filter: &str, value: &str) -> Result<bool> {
     }
 }
 
-fn table(graph: &Graph, images: &[ImageIdx], now: Timestamp) -> String {
+/// One row per tag, like `docker images`: only the tags the `reference` filters pass.
+fn table(graph: &Graph, images: &[ImageIdx], filter: &LsFilter, now: Timestamp) -> String {
     let mut table = Table::new(&[
         "REPOSITORY",
         "TAG",
@@ -127,6 +133,7 @@ fn table(graph: &Graph, images: &[ImageIdx], now: Timestamp) -> String {
         let mut names: Vec<(String, String)> = image
             .tags
             .iter()
+            .filter(|tag| filter.shows_tag(tag))
             .map(|tag| match tag.rsplit_once(':') {
                 Some((repo, tag)) => (repo.to_owned(), tag.to_owned()),
                 None => (tag.clone(), String::new()),

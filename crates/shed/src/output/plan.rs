@@ -70,10 +70,24 @@ fn actions_table(plan: &Plan) -> Table {
 }
 
 fn references_cell(action: &Action) -> String {
-    if action.references.is_empty() {
-        "<none>".to_owned()
-    } else {
-        action.references.join(", ")
+    list_cell(&action.references)
+}
+
+/// How many names a table cell lists before it counts the rest.
+const NAMES_PER_CELL: usize = 3;
+
+/// Names joined for a table cell: `<none>` for none, the first few and `+N more` for many, so
+/// that one image with twenty tags does not widen the whole table. (`+1 more` would take the
+/// room of the name it hides, so one name over the limit is shown.)
+pub fn list_cell(names: &[String]) -> String {
+    match names.len() {
+        0 => "<none>".to_owned(),
+        n if n <= NAMES_PER_CELL + 1 => names.join(", "),
+        n => format!(
+            "{}, +{} more",
+            names[..NAMES_PER_CELL].join(", "),
+            n - NAMES_PER_CELL
+        ),
     }
 }
 
@@ -103,11 +117,7 @@ fn kept_table(plan: &Plan, verbose: bool) -> String {
 
     let mut table = Table::new(&["KEEP IMAGE", "TAGS", "SIZE", "REASON"]);
     for kept in &rows[..shown] {
-        let tags = if kept.tags.is_empty() {
-            "<none>".to_owned()
-        } else {
-            kept.tags.join(", ")
-        };
+        let tags = list_cell(&kept.tags);
         table.row(vec![
             kept.image_id.short().to_owned(),
             tags,
@@ -174,4 +184,17 @@ fn totals_line(plan: &Plan) -> String {
 
 fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
     if count == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_name_lists_are_counted_not_spelled_out() {
+        let names = |n: usize| (0..n).map(|i| format!("app:{i}")).collect::<Vec<_>>();
+        assert_eq!(list_cell(&[]), "<none>");
+        assert_eq!(list_cell(&names(4)), "app:0, app:1, app:2, app:3");
+        assert_eq!(list_cell(&names(5)), "app:0, app:1, app:2, +2 more");
+    }
 }

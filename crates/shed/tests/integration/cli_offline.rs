@@ -517,3 +517,33 @@ fn apply_of_a_saved_plan_takes_no_selection_flags() {
     assert_eq!(run.status, 2);
     assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
 }
+
+#[test]
+fn ls_reference_filter_lists_only_matching_tags() {
+    let snapshot = example_snapshot();
+    let run = shed(&[
+        "--from",
+        snapshot.to_str().unwrap(),
+        "ls",
+        "--filter",
+        "reference=golang:1.2*",
+    ]);
+    assert_eq!(run.status, 0, "stderr: {}", run.stderr);
+    let tags: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            "1.22",
+            "1.22.5",
+            "1.23-alpine",
+            "1.23.1-alpine3.20",
+            "1.23",
+            "1.23.1"
+        ]
+    );
+}
