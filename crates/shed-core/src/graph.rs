@@ -335,9 +335,11 @@ impl Graph {
     ///
     /// In order: a full image ID (`sha256:<64 hex>`); a tag in any form that normalizes to the
     /// familiar one (`bb` is `bb:latest`; `docker.io/library/bb:1` and `library/bb:1` are
-    /// `bb:1`); a repo digest (`bb@sha256:…`); a prefix of at least 4 hex digits of an image
-    /// ID, with or without `sha256:`, that matches exactly one image. Tag and repo digest
-    /// lookups scan the references (this is called once per command, not per image).
+    /// `bb:1`); a repo digest (`bb@sha256:…`); a prefix of an image ID, of any length from
+    /// one hex digit, with or without `sha256:`, that matches exactly one image. That is what
+    /// `docker image inspect` accepts: a name that reads both ways (`f3`, `cafe`) is a tag
+    /// first, so a short prefix never hides a tag. Tag and repo digest lookups scan the
+    /// references (this is called once per command, not per image).
     pub fn resolve(&self, reference: &str) -> Option<ImageIdx> {
         if let Ok(id) = ImageId::parse(reference)
             && let Some(found) = self.find(&id)
@@ -365,7 +367,7 @@ impl Graph {
         let is_hex = hex
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if hex.len() < 4 || hex.len() > 64 || !is_hex {
+        if hex.is_empty() || hex.len() > 64 || !is_hex {
             return None;
         }
         let prefix = format!("sha256:{hex}");
@@ -686,13 +688,43 @@ mod tests {
             .image(image(0xab01))
             .image(image(0xab02))
             .graph();
-        assert_eq!(graph.resolve("000"), None, "fewer than 4 hex digits");
+        assert_eq!(graph.resolve("0"), None, "matches two images");
         assert_eq!(graph.resolve("0000ab0"), None, "matches two images");
+        assert_eq!(graph.resolve(""), None);
+        assert_eq!(graph.resolve("sha256:"), None);
+        assert_eq!(graph.resolve("f"), None, "matches no image");
         assert_eq!(graph.resolve("bb:1"), None);
         assert_eq!(
             graph.resolve("0000ab02").map(|i| graph.image(i).id.clone()),
             Some(image_id(0xab02))
         );
+    }
+
+    #[test]
+    fn resolve_accepts_a_unique_prefix_of_one_or_two_hex_digits() {
+        // Regression: `shed why f3` failed where `docker image inspect f3` found the image.
+        let graph = InventoryBuilder::new()
+            .image(image(0xf3000001))
+            .image(image(0xa1000001))
+            .image(image(0xa2000001))
+            .graph();
+        let f3 = graph.find(&image_id(0xf3000001));
+        assert!(f3.is_some());
+        assert_eq!(graph.resolve("f3"), f3);
+        assert_eq!(graph.resolve("f"), f3);
+        assert_eq!(graph.resolve("sha256:f"), f3);
+        assert_eq!(graph.resolve("a"), None, "matches two images");
+        assert_eq!(graph.resolve("a2"), graph.find(&image_id(0xa2000001)));
+    }
+
+    #[test]
+    fn resolve_tries_tags_before_a_short_id_prefix() {
+        let graph = InventoryBuilder::new()
+            .image(image(0xf3000001))
+            .image(image(0xa1000001).tags(&["f3:latest"]))
+            .graph();
+        assert_eq!(graph.resolve("f3"), graph.find(&image_id(0xa1000001)));
+        assert_eq!(graph.resolve("f30"), graph.find(&image_id(0xf3000001)));
     }
 
     #[test]
