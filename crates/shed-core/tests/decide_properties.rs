@@ -16,6 +16,8 @@ use shed_core::filter::{LabelTest, PruneFilters};
 use shed_core::graph::Graph;
 use shed_core::inventory::{ContainerState, Inventory};
 use shed_core::plan::{ActionKind, Plan, make_plan};
+use shed_core::plan_file::{parse_plan, write_plan};
+use shed_core::snapshot::{parse_snapshot, write_snapshot};
 use shed_core::testkit::{InventoryBuilder, LAYER_BYTES, at, image};
 
 const STATES: [ContainerState; 7] = [
@@ -287,5 +289,16 @@ proptest! {
         let once = once.expect("a plan serializes");
         prop_assert_eq!(&once, &twice.expect("a plan serializes"));
         prop_assert_eq!(&once, &reordered.expect("a plan serializes"));
+    }
+
+    #[test]
+    fn every_snapshot_and_plan_reads_back_from_its_file(case in gen_case()) {
+        // The file checks accept everything the core writes: an engine's inventory and the
+        // plans made from it are never refused as malformed.
+        let inventory = case.inventory();
+        let text = write_snapshot(&inventory);
+        prop_assert_eq!(parse_snapshot(&text), Ok(inventory.clone()));
+        let (_, plan) = plan(&Graph::new(inventory), &case.selection());
+        prop_assert_eq!(parse_plan(&write_plan(&plan)), Ok(plan));
     }
 }
