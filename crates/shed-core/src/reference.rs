@@ -97,7 +97,8 @@ fn check_name(name: &str) -> Result<(), BadReference> {
     // `split` yields at least one item, possibly empty.
     let first = components.next().unwrap_or_default();
     let has_more = name.contains('/');
-    if !is_path_component(first) && !(has_more && is_host(first)) {
+    let is_host_first = has_more && is_host(first);
+    if !is_path_component(first) && !is_host_first {
         // A ":" or "[" can only belong to a host, so that is what the name meant there.
         let meant_host = has_more && first.contains([':', '[']);
         return Err(if meant_host {
