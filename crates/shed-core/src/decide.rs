@@ -73,6 +73,9 @@ pub enum Reason {
         action: String,
         reference: Option<String>,
     },
+    /// Policy: a rule or the default would remove a reference (`removal` says which and why),
+    /// but the image stays, protected (invariant 4); the reasons before this one say how.
+    Overruled { removal: Box<Reason> },
 }
 
 /// How a policy reason names what it decided: the tag, or the image when it has none.
@@ -161,8 +164,48 @@ impl fmt::Display for Reason {
             Reason::ParentOfDeleted { child } => {
                 write!(f, "untagged parent of deleted image {}", child.short())
             }
+            Reason::Overruled { removal } => overruled(f, removal),
         }
     }
+}
+
+/// A removal that a protection overrules, as a conditional: `rule "old" would remove a:1
+/// (protected)`, so that a kept image's reasons never read as if it went.
+fn overruled(f: &mut fmt::Formatter<'_>, removal: &Reason) -> fmt::Result {
+    match removal {
+        Reason::Rule {
+            rule, reference, ..
+        } => write!(f, "rule {rule:?} would remove {}", subject(reference))?,
+        Reason::Retain {
+            rule,
+            reference,
+            group,
+            rank,
+            keep,
+            ..
+        } => write!(
+            f,
+            "rule {rule:?} would remove {}, newest #{rank} in {group}, beyond the {keep} it \
+             retains",
+            subject(reference)
+        )?,
+        Reason::OldMinor {
+            rule,
+            reference,
+            minor,
+            newest_minors,
+        } => write!(
+            f,
+            "rule {rule:?} would remove {}, as minor {minor} is not among the {newest_minors} \
+             newest",
+            subject(reference)
+        )?,
+        Reason::PolicyDefault { action, reference } => {
+            write!(f, "default {action} would remove {}", subject(reference))?
+        }
+        other => write!(f, "overruled: {other}")?,
+    }
+    f.write_str(" (protected)")
 }
 
 /// What a run selects when no policy file is given: `docker image prune`'s set, or with

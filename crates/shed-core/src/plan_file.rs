@@ -263,8 +263,15 @@ mod tests {
                 newest_minors: 1,
             },
             Reason::PolicyDefault {
-                action: text,
-                reference,
+                action: text.clone(),
+                reference: reference.clone(),
+            },
+            Reason::Overruled {
+                removal: Box::new(Reason::Rule {
+                    rule: text.clone(),
+                    action: text,
+                    reference,
+                }),
             },
         ];
         for reason in &reasons {
@@ -284,7 +291,8 @@ mod tests {
                 | Reason::Rule { .. }
                 | Reason::Retain { .. }
                 | Reason::OldMinor { .. }
-                | Reason::PolicyDefault { .. } => {}
+                | Reason::PolicyDefault { .. }
+                | Reason::Overruled { .. } => {}
             }
         }
         reasons

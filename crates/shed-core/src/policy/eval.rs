@@ -252,6 +252,16 @@ fn rank_retained(
     let minors = newest_minors(subjects, retain, members);
     let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for &s in members {
+        let in_newest_minors = minors
+            .as_ref()
+            .is_none_or(|m| m.contains(&minor_of(&subjects[s])));
+        // A tag of an old minor is removed whatever its rank, so it does not rank its image:
+        // if it did, the image would rank lower once the tag is gone, and the next plan would
+        // find more to remove.
+        if !in_newest_minors {
+            outcomes[s] = Some(old_minor_outcome(&subjects[s], r, name, retain));
+            continue;
+        }
         by_key
             .entry(group_key(&subjects[s], &retain.per))
             .or_default()
@@ -261,41 +271,41 @@ fn rank_retained(
         let group = ranked_group(view, subjects, r, key, &group_subjects, retain.order);
         for (rank0, member_subjects) in group.member_subjects.iter().enumerate() {
             for &s in member_subjects {
-                let reference = subjects[s].reference.clone();
                 let rank = rank0 + 1;
-                let minor_ok = minors
-                    .as_ref()
-                    .is_none_or(|m| m.contains(&minor_of(&subjects[s])));
-                let reason = if minor_ok || rank > retain.keep {
-                    let kept = rank <= retain.keep;
-                    let (rule, group, keep) = (name.to_owned(), group.key.clone(), retain.keep);
-                    Reason::Retain {
-                        rule,
-                        reference,
-                        group,
-                        rank,
-                        keep,
-                        kept,
-                    }
-                } else {
-                    Reason::OldMinor {
-                        rule: name.to_owned(),
-                        reference,
-                        minor: minor_text(&subjects[s]),
-                        newest_minors: retain.newest_minors.unwrap_or(0),
-                    }
+                let kept = rank <= retain.keep;
+                let reason = Reason::Retain {
+                    rule: name.to_owned(),
+                    reference: subjects[s].reference.clone(),
+                    group: group.key.clone(),
+                    rank,
+                    keep: retain.keep,
+                    kept,
                 };
-                let remove = !(minor_ok && rank <= retain.keep);
-                let group_index = Some(groups.len());
                 outcomes[s] = Some(Outcome {
                     rule: Some(r),
-                    remove,
+                    remove: !kept,
                     reason,
-                    group: group_index,
+                    group: Some(groups.len()),
                 });
             }
         }
         groups.push(group);
+    }
+}
+
+/// The outcome of a tag whose minor is not among the rule's `newest_minors`: removed, unranked.
+fn old_minor_outcome(subject: &Subject, r: usize, name: &str, retain: &Retain) -> Outcome {
+    let reason = Reason::OldMinor {
+        rule: name.to_owned(),
+        reference: subject.reference.clone(),
+        minor: minor_text(subject),
+        newest_minors: retain.newest_minors.unwrap_or(0),
+    };
+    Outcome {
+        rule: Some(r),
+        remove: true,
+        reason,
+        group: None,
     }
 }
 
@@ -446,15 +456,17 @@ fn image_decision(
     outcomes: &[Outcome],
     protection: &[Reason],
 ) -> Decision {
-    let mut reasons = protection.to_vec();
-    reasons.extend(own.iter().map(|&s| outcomes[s].reason.clone()));
     if !protection.is_empty() {
+        // Why the image stays comes first; what the rules wanted follows, as overruled.
+        let mut reasons = protection.to_vec();
+        reasons.extend(own.iter().map(|&s| overruled_if_removed(&outcomes[s])));
         return Decision {
             verdict: Verdict::Keep,
             removed_references: Vec::new(),
             reasons,
         };
     }
+    let reasons: Vec<Reason> = own.iter().map(|&s| outcomes[s].reason.clone()).collect();
     let removed: Vec<usize> = own
         .iter()
         .copied()
@@ -481,6 +493,21 @@ fn image_decision(
         verdict,
         removed_references,
         reasons,
+    }
+}
+
+/// The subject's reason, marked as overruled when the outcome removes it: the image stays.
+fn overruled_if_removed(outcome: &Outcome) -> Reason {
+    if outcome.remove {
+        overruled(outcome.reason.clone())
+    } else {
+        outcome.reason.clone()
+    }
+}
+
+fn overruled(reason: Reason) -> Reason {
+    Reason::Overruled {
+        removal: Box::new(reason),
     }
 }
 
@@ -511,18 +538,23 @@ fn settle_family(
                 .first()
                 .cloned()
                 .unwrap_or_else(|| child_image.id.short().to_owned());
-            decision.reasons.push(Reason::ParentOfKept {
-                child: child_image.id.clone(),
-                child_name,
-            });
             if decision.verdict == Verdict::Delete {
                 decision.removed_references = image.tags.clone();
                 decision.verdict = if image.tags.is_empty() {
+                    // Its one subject, the untagged image, was to be removed: it stays.
+                    decision.reasons = decision.reasons.drain(..).map(overruled).collect();
                     Verdict::Keep
                 } else {
                     Verdict::Untag
                 };
             }
+            // Why the image stays leads, after any protection of its own.
+            let at = protections[i.index()].len();
+            let reason = Reason::ParentOfKept {
+                child: child_image.id.clone(),
+                child_name,
+            };
+            decision.reasons.insert(at, reason);
         }
         None if decision.verdict == Verdict::Keep
             && image.is_untagged()

@@ -550,6 +550,139 @@ fn time_space_deletes_images_unused_for_a_day() {
     assert_eq!(verdicts, [Verdict::Delete, Verdict::Keep, Verdict::Keep]);
 }
 
+/// The reasons of one image as the plan table prints them.
+fn reasons_text(graph: &Graph, decisions: &Decisions, reference: &str) -> String {
+    let decision = decisions.decision(graph.resolve(reference).unwrap());
+    let texts: Vec<String> = decision.reasons.iter().map(Reason::to_string).collect();
+    texts.join("; ")
+}
+
+#[test]
+fn a_kept_in_use_image_says_the_rule_would_remove_it() {
+    let graph = InventoryBuilder::new()
+        .image(image(1).tags(&["golang:1.22"]).created(0))
+        .container("x", 1, ContainerState::Exited)
+        .graph();
+    let decisions = evaluate(&graph, &example("time-space.toml"), at(1000));
+    assert_eq!(verdict_of(&graph, &decisions, 1), Verdict::Keep);
+    assert_eq!(
+        reasons_text(&graph, &decisions, "golang:1.22"),
+        "in use by exited container x; rule \"unused for a day\" would remove golang:1.22 \
+         (protected)"
+    );
+}
+
+#[test]
+fn protections_overrule_retain_and_default_removals_in_words() {
+    let graph = InventoryBuilder::new()
+        .image(image(1).tags(&["app:1.0.0", "app:latest"]).created(1))
+        .image(image(2).tags(&["app:1.1.0"]).created(2))
+        .image(image(3).tags(&["app:1.2.0"]).created(3))
+        .container("web", 1, ContainerState::Running)
+        .graph();
+    let policy = policy(
+        r#"
+        default = "delete"
+        [[rule]]
+        name = "newest two"
+        repository = "app"
+        action = "retain"
+        retain = 2
+        "#,
+    );
+    let decisions = evaluate(&graph, &policy, at(10));
+    assert_eq!(
+        reasons_text(&graph, &decisions, "app:latest"),
+        "in use by running container web; rule \"newest two\" would remove app:1.0.0, newest #3 \
+         in repository=app, beyond the 2 it retains (protected); default delete would remove \
+         app:latest (protected)"
+    );
+    // Reasons are data in the plan file: the overruled removal is kept whole.
+    let reason = &decisions
+        .decision(graph.resolve("app:latest").unwrap())
+        .reasons[1];
+    let json = serde_json::to_string(reason).unwrap();
+    assert!(
+        json.starts_with(r#"{"kind":"overruled","removal":{"kind":"retain","#),
+        "{json}"
+    );
+    assert_eq!(&serde_json::from_str::<Reason>(&json).unwrap(), reason);
+}
+
+#[test]
+fn an_untagged_parent_kept_for_its_child_leads_with_why() {
+    let graph = InventoryBuilder::new()
+        .image(image(1).layers(&[1]).created(0))
+        .image(
+            image(2)
+                .parent(1)
+                .tags(&["app:1"])
+                .layers(&[1, 2])
+                .created(0),
+        )
+        .container("web", 2, ContainerState::Running)
+        .graph();
+    let policy = policy(
+        r#"
+        [[rule]]
+        name = "old"
+        older_than = "1h"
+        action = "delete"
+        "#,
+    );
+    let decisions = evaluate(&graph, &policy, at(10));
+    let parent = decisions.decision(graph.find(&crate::testkit::image_id(1)).unwrap());
+    assert_eq!(parent.verdict, Verdict::Keep);
+    let texts: Vec<String> = parent.reasons.iter().map(Reason::to_string).collect();
+    assert_eq!(
+        texts,
+        [
+            "parent of kept image app:1",
+            "rule \"old\" would remove the untagged image (protected)"
+        ]
+    );
+}
+
+#[test]
+fn a_pre_release_of_an_old_minor_does_not_rank_its_image() {
+    // Image 3's 1.23rc1 is outside the newest minors (a pre-release makes no minor count), so it
+    // goes; had it ranked image 3 first, image 3 would drop to #2 once it is gone, and the next
+    // plan would delete it.
+    let graph = InventoryBuilder::new()
+        .image(
+            image(1)
+                .tags(&["golang:1.22.0-alpine"])
+                .label("keep", "yes"),
+        )
+        .image(image(2).tags(&["golang:1.22.3"]))
+        .image(image(3).tags(&["golang:1.21.0", "golang:1.23rc1"]))
+        .graph();
+    let policy = policy(
+        r#"
+        [protect]
+        labels = ["keep"]
+        [[rule]]
+        name = "newest"
+        action = "retain"
+        retain = 1
+        per = []
+        newest_minors = 2
+        "#,
+    );
+    let decisions = evaluate(&graph, &policy, at(100));
+    let verdicts: Vec<Verdict> = decisions.iter().map(|(_, d)| d.verdict).collect();
+    assert_eq!(verdicts, [Verdict::Keep, Verdict::Keep, Verdict::Delete]);
+    let deleted = decisions.decision(graph.resolve("golang:1.21.0").unwrap());
+    let texts: Vec<String> = deleted.reasons.iter().map(Reason::to_string).collect();
+    assert_eq!(
+        texts,
+        [
+            "golang:1.21.0: newest #3 in one group, beyond the 1 rule \"newest\" retains",
+            "golang:1.23rc1: minor 1.23 is not among the 2 newest (rule \"newest\")"
+        ]
+    );
+}
+
 #[test]
 fn trace_shows_each_rule_the_group_and_the_rank() {
     let graph = Graph::new(golang_matrix());
@@ -711,8 +844,15 @@ fn worked_example() -> Graph {
                 .label("ci.job.id", "7")
                 .created(10),
         )
+        .image(
+            image(8)
+                .tags(&["ci-job-6:latest"])
+                .label("ci.job.id", "6")
+                .created(10),
+        )
         .image(image(7).created(99))
         .container("old-build", 4, ContainerState::Exited)
+        .container("job-6", 8, ContainerState::Exited)
         .graph()
 }
 
