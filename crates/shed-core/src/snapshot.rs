@@ -58,7 +58,7 @@ struct SnapshotOut<'a> {
 ///
 /// Rejects, with the path of the field: a schema id other than [`SNAPSHOT_SCHEMA`] or none;
 /// JSON that does not parse as a snapshot (also with line and column); two images with one
-/// ID; a tag or repo digest outside Docker's reference grammar ([`reference`]); a tag on two
+/// ID; a tag or repo digest outside Docker's reference grammar ([`mod@reference`]); a tag on two
 /// images, or twice on one, and likewise a repo digest; a parent that names no image in the
 /// snapshot, or the image itself; a cycle of parents; two containers with one ID; a
 /// container's `image_id` that names no image in the snapshot. The first error in that order
@@ -112,7 +112,7 @@ fn index_images(images: &[Image]) -> Result<HashMap<&ImageId, usize>, FileError>
     Ok(index)
 }
 
-/// Every tag and repo digest follows Docker's reference grammar ([`reference`]).
+/// Every tag and repo digest follows Docker's reference grammar ([`mod@reference`]).
 ///
 /// The containerd store lists the name of an image pulled by digest (`alpine@sha256:…`) among
 /// its tags (docs/image-stores.md), so there a tag may also be a digest name.
