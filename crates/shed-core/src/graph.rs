@@ -22,9 +22,10 @@
 //! children, and only deleting the whole family frees them.
 //!
 //! ## Parent cycles
-//! An engine cannot produce a cycle of parents, but a hand-edited snapshot can. The graph cuts
-//! each cycle at the image where it finds it (that image has no parent in the graph), so every
-//! walk up the parents ends.
+//! An engine cannot produce a cycle of parents, and
+//! [`parse_snapshot`](crate::snapshot::parse_snapshot) rejects a snapshot that has one; an
+//! inventory built some other way still could. The graph cuts each cycle at the image where it
+//! finds it (that image has no parent in the graph), so every walk up the parents ends.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
