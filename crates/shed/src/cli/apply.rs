@@ -12,7 +12,7 @@ use shed_core::plan::Plan;
 use shed_core::plan_file::parse_plan;
 
 use super::args::{ApplyArgs, TableOrJson};
-use super::decider::Decider;
+use super::decider::{Decider, cap_limits};
 use super::error::{ExitStatus, bad_input};
 use super::options::{Options, Source};
 use super::{plan, print, source, to_json};
@@ -27,6 +27,7 @@ pub async fn run(options: &Options, args: &ApplyArgs) -> Result<ExitStatus> {
             "apply needs an engine; --from only works with ls, why, graph and plan",
         ));
     };
+    cap_limits(&args.cap)?;
     if options.now.is_some() {
         // A plan for another time would let `min_age` and `until` be stepped around.
         return Err(bad_input(

@@ -109,15 +109,9 @@ pub fn read_policy(path: &Path) -> Result<Policy> {
     parse_policy(&text, &path.display().to_string()).map_err(|errors| bad_input(errors.to_string()))
 }
 
-/// The cap the flags set, each value checked.
-fn cap_limits(cap: &CapArgs) -> Result<Limits> {
-    if let Some(percent) = cap.max_percent
-        && !(0.0..=100.0).contains(&percent)
-    {
-        return Err(bad_input(format!(
-            "--max-percent {percent}: must be between 0 and 100"
-        )));
-    }
+/// The cap the flags set, each value checked with the rules of the policy file's `[limits]`.
+/// Commands call it before any work, so that a bad flag is reported alone.
+pub fn cap_limits(cap: &CapArgs) -> Result<Limits> {
     let max_bytes = cap
         .max_bytes
         .as_deref()
@@ -127,9 +121,14 @@ fn cap_limits(cap: &CapArgs) -> Result<Limits> {
                 .map_err(|e| bad_input(format!("--max-bytes {text:?}: {e}")))
         })
         .transpose()?;
-    Ok(Limits {
+    let limits = Limits {
         max_images: cap.max_images,
         max_bytes,
         max_percent: cap.max_percent,
-    })
+    };
+    // The core names the bound as the file does (`max_percent …`); here it is a flag.
+    limits
+        .validate()
+        .map_err(|problem| bad_input(format!("--{}", problem.replacen("max_", "max-", 1))))?;
+    Ok(limits)
 }

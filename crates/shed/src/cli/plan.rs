@@ -7,7 +7,7 @@ use shed_core::plan::{Plan, make_plan};
 use shed_core::plan_file::write_plan;
 
 use super::args::{PlanArgs, TableOrJson};
-use super::decider::Decider;
+use super::decider::{Decider, cap_limits};
 use super::error::ExitStatus;
 use super::options::Options;
 use super::print;
@@ -15,6 +15,7 @@ use super::source::{self, Loaded};
 use crate::output;
 
 pub async fn run(options: &Options, args: &PlanArgs) -> Result<ExitStatus> {
+    cap_limits(&args.cap)?;
     let loaded = source::load(options).await?;
     let decider = Decider::from_args(&args.selection, loaded.now)?;
     let plan = make(&loaded, &decider);

@@ -474,11 +474,20 @@ fn the_cap_flags_bound_a_run_without_a_policy_too() {
         refused.stderr
     );
 
-    for bad in [["--max-percent", "250"], ["--max-bytes", "1XB"]] {
+    for bad in [
+        ["--max-percent", "250"],
+        ["--max-bytes", "1XB"],
+        ["--max-images", "0"],
+    ] {
         let mut args = base.to_vec();
         args.extend(bad);
         let run = shed(&args);
         assert_eq!(run.status, 2, "{bad:?}: {}", run.stderr);
+        assert!(
+            run.stdout.is_empty(),
+            "a bad flag is reported alone: {}",
+            run.stdout
+        );
         assert!(
             run.stderr.starts_with(&format!("shed: {}", bad[0])),
             "{}",
