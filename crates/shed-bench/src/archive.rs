@@ -131,7 +131,7 @@ fn write_archive(world: &World, images: &[ImageIx], path: &Path) -> anyhow::Resu
                 )?;
             }
         }
-        let config = format!("{}.json", hex(image.id.as_str()));
+        let config = format!("{}.json", image.id.text().hex());
         append(&mut builder, &config, &world.config_json(image))?;
         manifest.push(manifest_entry(world, image, config));
     }
@@ -162,12 +162,8 @@ fn manifest_entry(world: &World, image: &GenImage, config: String) -> ManifestEn
 fn layer_path(world: &World, layer: LayerIx) -> String {
     format!(
         "{}/layer.tar",
-        hex(world.layers[layer as usize].diff_id.as_str())
+        world.layers[layer as usize].diff_id.text().hex()
     )
-}
-
-fn hex(digest: &str) -> &str {
-    digest.strip_prefix("sha256:").unwrap_or(digest)
 }
 
 fn append(builder: &mut tar::Builder<impl Write>, path: &str, data: &[u8]) -> anyhow::Result<()> {

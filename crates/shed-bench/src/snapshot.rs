@@ -158,6 +158,8 @@ fn to_container(world: &World, container: &GenContainer) -> Container {
 mod tests {
     use std::collections::HashMap;
 
+    use shed_core::ids::DiffId;
+
     use super::*;
     use crate::layer::ToolFile;
     use crate::world::Spec;
@@ -183,9 +185,9 @@ mod tests {
     #[test]
     fn layers_size_counts_each_shared_layer_once() {
         let (_, inventory) = generated(1500);
-        let mut sizes: HashMap<&str, u64> = HashMap::new();
+        let mut sizes: HashMap<&DiffId, u64> = HashMap::new();
         for layer in inventory.images.iter().flat_map(|i| &i.layers) {
-            sizes.insert(layer.diff_id.as_str(), layer.size);
+            sizes.insert(&layer.diff_id, layer.size);
         }
         let per_image: u64 = inventory.images.iter().map(|i| i.size).sum();
         assert_eq!(inventory.disk.layers_size, sizes.values().sum::<u64>());

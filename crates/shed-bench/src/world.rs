@@ -235,7 +235,7 @@ struct RunConfig<'a> {
 struct RootFs<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
-    diff_ids: Vec<&'a str>,
+    diff_ids: Vec<&'a DiffId>,
 }
 
 fn config_json(layers: &[GenLayer], image: &GenImage) -> Vec<u8> {
@@ -264,7 +264,7 @@ fn config_json(layers: &[GenLayer], image: &GenImage) -> Vec<u8> {
             diff_ids: image
                 .layers
                 .iter()
-                .map(|&l| layers[l as usize].diff_id.as_str())
+                .map(|&l| &layers[l as usize].diff_id)
                 .collect(),
         },
         history,
@@ -274,12 +274,7 @@ fn config_json(layers: &[GenLayer], image: &GenImage) -> Vec<u8> {
 }
 
 fn image_id_of(config: &[u8]) -> ImageId {
-    let hex: String = Sha256::digest(config)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    // 32 bytes of sha256 always print as 64 lowercase hex digits.
-    ImageId::parse(&format!("sha256:{hex}")).expect("a sha256 is a valid digest")
+    ImageId::from_sha256(Sha256::digest(config).into())
 }
 
 /// The state of one generation run.

@@ -40,7 +40,7 @@ impl Drop for Cleanup<'_> {
             let _ = docker(self.host, &["rm", "-f", &container.names[0]]);
         }
         for image in self.inventory.images.iter().rev() {
-            let _ = docker(self.host, &["rmi", "-f", image.id.as_str()]);
+            let _ = docker(self.host, &["rmi", "-f", &image.id.to_string()]);
         }
     }
 }
@@ -95,7 +95,8 @@ fn generated_archives_load_into_the_state_the_snapshot_describes() {
     };
     load(&host, dir.path()).unwrap();
 
-    let ids: Vec<&str> = inventory.images.iter().map(|i| i.id.as_str()).collect();
+    let ids: Vec<String> = inventory.images.iter().map(|i| i.id.to_string()).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let found: Vec<InspectedImage> = inspect(&host, "image", &ids);
     assert_eq!(found.len(), 90);
     assert_eq!(
@@ -107,11 +108,14 @@ fn generated_archives_load_into_the_state_the_snapshot_describes() {
         tags.sort();
         let mut expected = image.tags.clone();
         expected.sort();
-        let parent = image.parent.as_ref().map_or("", |p| p.as_str());
-        assert_eq!(engine.id, image.id.as_str());
+        let parent = image
+            .parent
+            .as_ref()
+            .map_or(String::new(), ToString::to_string);
+        assert_eq!(image.id, engine.id);
         assert_eq!(
             (tags, engine.parent.as_str()),
-            (expected, parent),
+            (expected, parent.as_str()),
             "{}",
             image.id
         );
@@ -130,7 +134,7 @@ fn generated_archives_load_into_the_state_the_snapshot_describes() {
         .collect();
     for container in &inventory.containers {
         let engine = by_name[container.names[0].as_str()];
-        assert_eq!(engine.image, container.image_id.as_str());
+        assert_eq!(container.image_id, engine.image);
         let expected = match container.state {
             ContainerState::Created => "created",
             ContainerState::Running => "running",

@@ -481,7 +481,7 @@ fn parent_of_kept(graph: &Graph, child: ImageIdx) -> Reason {
         .tags
         .first()
         .cloned()
-        .unwrap_or_else(|| image.id.short().to_owned());
+        .unwrap_or_else(|| image.id.short());
     Reason::ParentOfKept {
         child: image.id.clone(),
         child_name,
@@ -657,7 +657,7 @@ mod tests {
             base.reasons,
             vec![Reason::ParentOfKept {
                 child: image_id(2),
-                child_name: image_id(2).short().into()
+                child_name: image_id(2).short()
             }]
         );
         assert_eq!(

@@ -141,7 +141,7 @@ impl Layers {
     /// share the chain ID.
     fn index(images: &[Image]) -> Layers {
         const BOTTOM: u32 = u32::MAX;
-        let mut trie: HashMap<(u32, &str), ChainIdx, BuildHasherDefault<DigestHasher>> =
+        let mut trie: HashMap<(u32, &[u8; 32]), ChainIdx, BuildHasherDefault<DigestHasher>> =
             HashMap::default();
         let mut chain_sizes: Vec<u64> = Vec::new();
         let mut offsets: Vec<usize> = Vec::with_capacity(images.len() + 1);
@@ -153,7 +153,7 @@ impl Layers {
             let mut below = BOTTOM;
             for layer in &image.layers {
                 let chain = *trie
-                    .entry((below, layer.diff_id.as_str()))
+                    .entry((below, layer.diff_id.sha256()))
                     .or_insert_with(|| {
                         chain_sizes.push(layer.size);
                         ChainIdx(idx(chain_sizes.len() - 1))
@@ -371,14 +371,14 @@ impl Graph {
         if hex.is_empty() || hex.len() > 64 || !is_hex {
             return None;
         }
-        let prefix = format!("sha256:{hex}");
         let images = &self.inventory.images;
+        // Image IDs sort like their hex digits, so the matches are one run of `by_id`.
         let start = self
             .by_id
-            .partition_point(|i| images[i.index()].id.as_str() < prefix.as_str());
+            .partition_point(|i| images[i.index()].id.text().hex() < hex);
         let mut matches = self.by_id[start..]
             .iter()
-            .take_while(|i| images[i.index()].id.as_str().starts_with(&prefix));
+            .take_while(|i| images[i.index()].id.has_hex_prefix(hex));
         match (matches.next(), matches.next()) {
             (Some(&only), None) => Some(only),
             _ => None,
@@ -670,7 +670,7 @@ mod tests {
             .graph();
         let first = graph.find(&image_id(0xab01));
         assert!(first.is_some());
-        assert_eq!(graph.resolve(image_id(0xab01).as_str()), first);
+        assert_eq!(graph.resolve(&image_id(0xab01).to_string()), first);
         assert_eq!(graph.resolve("0000ab01"), first);
         assert_eq!(graph.resolve("sha256:0000ab01"), first);
         assert_eq!(graph.resolve("bb"), first);

@@ -126,7 +126,7 @@ fn a_repo_digest_resolves_to_the_image_it_names() {
     let id = graph.image(golang).id.clone();
     assert_eq!(graph.resolve(&format!("golang@{id}")), Some(golang));
     assert_eq!(graph.resolve("golang"), Some(golang), "golang:latest");
-    assert_eq!(graph.resolve(&id.as_str()[7..19]), Some(golang));
+    assert_eq!(graph.resolve(&id.to_string()[7..19]), Some(golang));
 }
 
 #[test]

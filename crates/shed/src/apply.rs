@@ -264,7 +264,8 @@ fn failure(error: &EngineError, untagged: &[&str]) -> (Status, Option<String>) {
 }
 
 fn log_outcome(action: &Action, status: Status, message: Option<&str>) {
-    let image = action.image_id.as_str();
+    let image = action.image_id.text();
+    let image = image.as_str();
     let reference = action.references.join(", ");
     let reason = message.unwrap_or_default();
     let kind = action.kind.as_str();

@@ -219,7 +219,7 @@ impl Journal {
                     at.to_rfc3339(),
                     phase.as_str(),
                     action.kind.as_str(),
-                    action.image_id.as_str(),
+                    action.image_id.to_string(),
                     references,
                     digests,
                     message
@@ -440,7 +440,7 @@ mod tests {
         assert_eq!(interrupted.len(), 1);
         assert_eq!(
             (interrupted[0].seq, interrupted[0].image_id.as_str()),
-            (1, action(2).image_id.as_str())
+            (1, action(2).image_id.to_string().as_str())
         );
     }
 

@@ -150,7 +150,11 @@ fn sharing_text(sharing: &[Sharing]) -> String {
     let rows: Vec<String> = sharing
         .iter()
         .map(|s| {
-            let name = s.tags.first().map_or(s.image_id.short(), String::as_str);
+            let name = s
+                .tags
+                .first()
+                .cloned()
+                .unwrap_or_else(|| s.image_id.short());
             format!("{} with {name}", size(s.bytes))
         })
         .collect();

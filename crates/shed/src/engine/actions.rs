@@ -38,7 +38,8 @@ impl Engine {
     /// state) uses the image or an image built on it; an image was built on it since the plan
     /// (checked for deletes that untag first; see [`needs_child_check`]).
     pub async fn recheck(&self, action: &Action) -> Result<Recheck, EngineError> {
-        let id = action.image_id.as_str();
+        let id = action.image_id.text();
+        let id = id.as_str();
         let inspect = match self.docker.inspect_image(id).await {
             Ok(inspect) => inspect,
             Err(error) => {
@@ -162,7 +163,7 @@ impl Engine {
     /// Deletes an image by ID. Never forced: the engine refuses when a container uses it, an
     /// image is built on it, or its references span several repositories.
     pub async fn delete_image(&self, id: &shed_core::ids::ImageId) -> Result<(), EngineError> {
-        self.remove(id.as_str()).await
+        self.remove(id.text().as_str()).await
     }
 
     /// Deletes an image through one of its names (containerd store): the engine removes that

@@ -276,7 +276,7 @@ impl Fixture {
         fs::write(&path, archive).expect("write the image archive");
         self.docker_with_stdin(&["load", "--quiet"], &path);
         assert!(
-            self.image_exists(id.as_str()),
+            self.image_exists(id.text().as_str()),
             "docker load did not make image {id}"
         );
         id
@@ -493,7 +493,7 @@ impl Fixture {
             let ids: Vec<String> = self
                 .own_images()
                 .iter()
-                .map(|id| id.as_str().to_owned())
+                .map(|id| id.text().as_str().to_owned())
                 .collect();
             let mut args = vec!["rmi", "--force"];
             args.extend(ids.iter().map(String::as_str));
@@ -672,7 +672,7 @@ fn image_archive(
     });
     let config = serde_json::to_vec(&config).expect("config JSON");
     let id = parse_image_id(&sha256_digest(&config));
-    let config_name = format!("{}.json", id.as_str().trim_start_matches("sha256:"));
+    let config_name = format!("{}.json", id.text().as_str().trim_start_matches("sha256:"));
 
     let mut entries = vec![(config_name.clone(), config)];
     let mut layer_paths = Vec::new();

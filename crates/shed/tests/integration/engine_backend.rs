@@ -46,7 +46,7 @@ async fn inventory_reads_built_images_with_parents_layers_and_sizes() {
         .file("/data/a", 20_000)
         .tag("base:1");
     let child = fixture
-        .build_on(base.as_str())
+        .build_on(base.text().as_str())
         .file("/data/b", 7_000)
         .run("echo hi > /c")
         .tag("child:1");
@@ -70,10 +70,10 @@ async fn inventory_reads_built_images_with_parents_layers_and_sizes() {
     let base_image = image(&inventory, &base);
     assert_eq!(base_image.tags, [fixture.reference("base:1")]);
     assert!(base_image.repo_digests.is_empty());
-    let diff_ids: Vec<&str> = base_image
+    let diff_ids: Vec<String> = base_image
         .layers
         .iter()
-        .map(|l| l.diff_id.as_str())
+        .map(|l| l.diff_id.to_string())
         .collect();
     assert_eq!(diff_ids, engine_layers(&base));
     assert_eq!(base_image.layers.len(), 2, "busybox and /data/a");
@@ -114,7 +114,7 @@ async fn inventory_reads_built_images_with_parents_layers_and_sizes() {
         let image = image(&inventory, id);
         let sum: u64 = image.layers.iter().map(|l| l.size).sum();
         assert_eq!(sum, image.size, "layer sizes of {id} add up to its size");
-        assert_eq!(image.size, fixture.image_size(id.as_str()));
+        assert_eq!(image.size, fixture.image_size(id.text().as_str()));
         assert!(
             image.created.timestamp_subsec_nanos() > 0,
             "created keeps nanoseconds"
@@ -127,8 +127,8 @@ async fn inventory_reads_containers_in_their_states_and_times() {
     let fixture = Fixture::new("inventory-containers");
     let id = fixture.scratch_image("runner:1");
     let created = fixture.create_container(&fixture.reference("runner:1"));
-    let running = fixture.run_container(id.as_str());
-    let exited = fixture.run_exited(id.as_str());
+    let running = fixture.run_container(id.text().as_str());
+    let exited = fixture.run_exited(id.text().as_str());
 
     let inventory = connect().await.read_inventory(None).await.unwrap();
     let find = |container: &str| {
@@ -197,16 +197,16 @@ async fn connecting_to_a_dead_socket_is_refused() {
 
 /// A delete action for `id` as a plan made now would write it.
 fn delete_action(fixture: &Fixture, id: &ImageId, bytes: u64) -> Action {
-    let tags = fixture.tags_of(id.as_str());
+    let tags = fixture.tags_of(id.text().as_str());
     Action {
         kind: ActionKind::Delete,
         image_id: id.clone(),
         references: tags.clone(),
         expected_tags: tags,
         expected_repo_digests: Vec::new(),
-        parent: fixture.parent_of(id.as_str()),
+        parent: fixture.parent_of(id.text().as_str()),
         created: crate::common::now(),
-        size: fixture.image_size(id.as_str()),
+        size: fixture.image_size(id.text().as_str()),
         bytes,
         reasons: Vec::new(),
     }
@@ -221,21 +221,21 @@ async fn recheck_sees_new_containers_tags_and_moved_references() {
     let action = delete_action(&fixture, &id, 0);
     assert_eq!(engine.recheck(&action).await.unwrap(), Recheck::Unchanged);
 
-    let extra = fixture.tag(id.as_str(), "subject:extra");
+    let extra = fixture.tag(id.text().as_str(), "subject:extra");
     let Recheck::Changed(reason) = engine.recheck(&action).await.unwrap() else {
         panic!("a new tag must be noticed");
     };
     assert_eq!(reason, format!("image gained tag {extra}, not in the plan"));
     fixture.docker(&["rmi", &extra]);
 
-    let moved = fixture.tag(other.as_str(), "subject:1");
+    let moved = fixture.tag(other.text().as_str(), "subject:1");
     let Recheck::Changed(reason) = engine.recheck(&action).await.unwrap() else {
         panic!("a moved tag must be noticed");
     };
     assert_eq!(reason, format!("{moved} now points to {other}"));
-    fixture.tag(id.as_str(), "subject:1");
+    fixture.tag(id.text().as_str(), "subject:1");
 
-    let container = fixture.create_container(id.as_str());
+    let container = fixture.create_container(id.text().as_str());
     let Recheck::Changed(reason) = engine.recheck(&action).await.unwrap() else {
         panic!("a new container must be noticed");
     };
@@ -255,10 +255,10 @@ async fn conflicts_carry_the_engines_message_and_change_nothing() {
     let fixture = Fixture::new("conflicts");
     let base = fixture.scratch_image("used:1");
     let child = fixture
-        .build_on(base.as_str())
+        .build_on(base.text().as_str())
         .file("/x", 500)
         .tag("child:1");
-    fixture.create_container(base.as_str());
+    fixture.create_container(base.text().as_str());
     let engine = connect().await;
 
     let error = engine.delete_image(&base).await.unwrap_err();
@@ -284,17 +284,17 @@ async fn conflicts_carry_the_engines_message_and_change_nothing() {
     };
     assert!(message.contains("used:1"), "{message}");
     assert_eq!(
-        fixture.tags_of(base.as_str()),
+        fixture.tags_of(base.text().as_str()),
         [fixture.reference("used:1")]
     );
 
-    let intermediate = fixture.parent_of(child.as_str()).unwrap();
+    let intermediate = fixture.parent_of(child.text().as_str()).unwrap();
     let error = engine.delete_image(&intermediate).await.unwrap_err();
     let EngineError::Conflict { message } = &error else {
         panic!("{error:?}")
     };
     assert!(message.contains("child"), "{message}");
-    assert!(fixture.image_exists(intermediate.as_str()));
+    assert!(fixture.image_exists(intermediate.text().as_str()));
 }
 
 fn plan_of(actions: Vec<Action>) -> Plan {
@@ -322,15 +322,15 @@ fn plan_of(actions: Vec<Action>) -> Plan {
 async fn apply_deletes_journals_and_skips_what_gained_a_container() {
     let fixture = Fixture::exclusive("apply");
     let doomed = fixture.import("doomed:1", &[("/d", 40_000)]);
-    fixture.tag(doomed.as_str(), "doomed:2");
-    fixture.tag(doomed.as_str(), "elsewhere:1");
+    fixture.tag(doomed.text().as_str(), "doomed:2");
+    fixture.tag(doomed.text().as_str(), "elsewhere:1");
     let kept = fixture.scratch_image("kept:1");
-    let doomed_size = fixture.image_size(doomed.as_str());
+    let doomed_size = fixture.image_size(doomed.text().as_str());
     let plan = plan_of(vec![
         delete_action(&fixture, &doomed, doomed_size),
         delete_action(&fixture, &kept, 1),
     ]);
-    let container = fixture.create_container(kept.as_str());
+    let container = fixture.create_container(kept.text().as_str());
 
     let engine = connect().await;
     let state = tempfile::tempdir().unwrap();
@@ -342,8 +342,8 @@ async fn apply_deletes_journals_and_skips_what_gained_a_container() {
     assert_eq!(report.actions[1].status, Status::Skipped);
     let reason = report.actions[1].message.as_deref().unwrap();
     assert!(reason.starts_with("in use by container"), "{reason}");
-    assert!(!fixture.image_exists(doomed.as_str()));
-    assert!(fixture.image_exists(kept.as_str()));
+    assert!(!fixture.image_exists(doomed.text().as_str()));
+    assert!(fixture.image_exists(kept.text().as_str()));
     assert_eq!(report.promised_bytes, doomed_size + 1);
     assert_eq!(report.engine_freed_bytes, Some(doomed_size), "{report:?}");
 
@@ -354,7 +354,7 @@ async fn apply_deletes_journals_and_skips_what_gained_a_container() {
         phases,
         [(0, Phase::Started), (0, Phase::Done), (1, Phase::Skipped)]
     );
-    assert_eq!(entries[0].image_id, doomed.as_str());
+    assert_eq!(entries[0].image_id, doomed.text().as_str());
     assert_eq!(entries[0].references.len(), 3);
     assert!(journal.interrupted().unwrap().is_empty());
     fixture.docker(&["rm", &container]);
@@ -386,7 +386,11 @@ async fn apply_skips_an_untag_the_containerd_store_cannot_do_alone() {
         reason.contains(&format!("also removes {digest_name}")),
         "{reason}"
     );
-    assert_eq!(fixture.tags_of(id.as_str()), [tag], "nothing was removed");
+    assert_eq!(
+        fixture.tags_of(id.text().as_str()),
+        [tag],
+        "nothing was removed"
+    );
     let run = journal.last_run().unwrap().unwrap();
     let phases: Vec<Phase> = journal
         .entries(run)

@@ -85,7 +85,7 @@ fn the_engine_is_reached_over_tcp_and_through_docker_host() {
             "--host {flag:?} DOCKER_HOST {variable:?}: {stderr}"
         );
         assert!(
-            stdout.contains(image.as_str()),
+            stdout.contains(image.text().as_str()),
             "{flag:?} {variable:?}: {stdout}"
         );
     }
@@ -211,7 +211,7 @@ fn an_engine_that_stops_answering_mid_apply_leaves_the_rest_untouched_and_a_repo
 
     let remaining = images
         .iter()
-        .filter(|image| fx.image_exists(image.as_str()))
+        .filter(|image| fx.image_exists(image.text().as_str()))
         .count();
     assert_eq!(
         remaining, 2,

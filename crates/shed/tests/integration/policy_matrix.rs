@@ -84,11 +84,11 @@ fn golang_matrix_keeps_three_patches_of_the_two_newest_minors_per_variant() {
         ("golang:alpine", "golang:1.23.4-alpine3.20"),
         ("golang:bookworm", "golang:1.21.4-bookworm"),
     ] {
-        fx.tag(image_of(target).as_str(), alias);
+        fx.tag(image_of(target).text().as_str(), alias);
     }
     // One of the oldest releases is used by a stopped container.
     let in_use = image_of(IN_USE_TAG);
-    fx.run_exited(in_use.as_str());
+    fx.run_exited(in_use.text().as_str());
 
     let policy = matrix_policy(&fx);
     let policy = policy.to_str().expect("utf-8 temp path");

@@ -88,9 +88,9 @@ fn within_one_percent(measured: u64, promised: u64) -> bool {
 fn image_with_three_tags_used_by_a_stopped_container_keeps_every_tag() {
     let fx = Fixture::new("three-tags");
     let image = fx.scratch_image("multi:one");
-    fx.tag(image.as_str(), "multi:two");
-    fx.tag(image.as_str(), "other:three");
-    fx.run_exited(image.as_str());
+    fx.tag(image.text().as_str(), "multi:two");
+    fx.tag(image.text().as_str(), "other:three");
+    fx.run_exited(image.text().as_str());
     let unused = fx.scratch_build().file("/unused", 2048).tag("unused");
 
     let plan = fx.plan(&["--all"]);
@@ -109,8 +109,12 @@ fn image_with_three_tags_used_by_a_stopped_container_keeps_every_tag() {
 
     let (report, status) = fx.apply(&["--all"]);
     assert_all_done(&report, status);
-    assert_eq!(fx.tags_of(image.as_str()).len(), 3, "all three tags stay");
-    assert!(!fx.image_exists(unused.as_str()));
+    assert_eq!(
+        fx.tags_of(image.text().as_str()).len(),
+        3,
+        "all three tags stay"
+    );
+    assert!(!fx.image_exists(unused.text().as_str()));
     assert_nothing_left(&fx, &["--all"]);
 }
 
@@ -119,8 +123,8 @@ fn images_of_running_and_never_started_containers_are_kept() {
     let fx = Fixture::new("running-created");
     let running = fx.scratch_build().file("/running", 1024).tag("running");
     let created = fx.scratch_build().file("/created", 1024).tag("created");
-    let running_container = fx.run_container(running.as_str());
-    let created_container = fx.create_container(created.as_str());
+    let running_container = fx.run_container(running.text().as_str());
+    let created_container = fx.create_container(created.text().as_str());
 
     let plan = fx.plan(&["--all"]);
     assert!(
@@ -133,7 +137,7 @@ fn images_of_running_and_never_started_containers_are_kept() {
 
     let (report, status) = fx.apply(&["--all"]);
     assert_eq!(status, 0, "{report:#?}");
-    assert!(fx.image_exists(running.as_str()) && fx.image_exists(created.as_str()));
+    assert!(fx.image_exists(running.text().as_str()) && fx.image_exists(created.text().as_str()));
     assert_eq!(fx.container_state(&running_container), "running");
     assert_eq!(fx.container_state(&created_container), "created");
 }
@@ -146,7 +150,7 @@ fn rebuilt_tag_leaves_dangling_images_and_the_used_one_stays() {
     let second = fx.scratch_build().file("/version", 1000).tag("app");
     let third = fx.scratch_build().file("/version", 1000).tag("app");
     assert_eq!(
-        fx.tags_of(first.as_str()),
+        fx.tags_of(first.text().as_str()),
         Vec::<String>::new(),
         "first build is dangling"
     );
@@ -165,11 +169,11 @@ fn rebuilt_tag_leaves_dangling_images_and_the_used_one_stays() {
     let (report, status) = fx.apply(&[]);
     assert_all_done(&report, status);
     assert!(
-        !fx.image_exists(second.as_str()),
+        !fx.image_exists(second.text().as_str()),
         "the unused dangling image is deleted"
     );
     assert!(
-        fx.image_exists(first.as_str()),
+        fx.image_exists(first.text().as_str()),
         "the dangling image in use stays"
     );
     assert_eq!(fx.resolve(&fx.reference("app")), third);
@@ -185,13 +189,13 @@ fn untagged_parent_of_a_kept_classic_builder_child_survives() {
         .file("/top", 4096)
         .tag("child");
     let parent = fx
-        .parent_of(child.as_str())
+        .parent_of(child.text().as_str())
         .expect("the classic builder records a parent");
     assert!(
-        fx.tags_of(parent.as_str()).is_empty(),
+        fx.tags_of(parent.text().as_str()).is_empty(),
         "the parent is an untagged intermediate"
     );
-    fx.create_container(child.as_str());
+    fx.create_container(child.text().as_str());
     let before = fx.own_images();
 
     let dangling = fx.plan(&[]);
@@ -239,8 +243,8 @@ fn removing_one_of_two_images_on_a_shared_base_frees_only_its_own_layers() {
         .build_on(&fx.reference("base"))
         .file("/right", 500_000)
         .tag("right");
-    fx.create_container(right.as_str());
-    let own_layer = fx.image_size(left.as_str()) - fx.image_size(base.as_str());
+    fx.create_container(right.text().as_str());
+    let own_layer = fx.image_size(left.text().as_str()) - fx.image_size(base.text().as_str());
     assert!(
         own_layer >= 300_000,
         "the left image's own layer holds its file: {own_layer}"
@@ -259,7 +263,7 @@ fn removing_one_of_two_images_on_a_shared_base_frees_only_its_own_layers() {
         plan.totals
     );
     assert!(
-        plan.totals.bytes < fx.image_size(base.as_str()),
+        plan.totals.bytes < fx.image_size(base.text().as_str()),
         "the shared base is not counted"
     );
 
@@ -272,7 +276,7 @@ fn removing_one_of_two_images_on_a_shared_base_frees_only_its_own_layers() {
         "freed {freed}, plan {}",
         plan.totals.bytes
     );
-    assert!(fx.image_exists(base.as_str()) && fx.image_exists(right.as_str()));
+    assert!(fx.image_exists(base.text().as_str()) && fx.image_exists(right.text().as_str()));
 }
 
 #[test]
@@ -283,7 +287,7 @@ fn engine_layer_total_drops_by_the_planned_bytes() {
         .build_on(&fx.reference("base"))
         .file("/kept", 100_000)
         .tag("kept");
-    fx.run_exited(kept_image.as_str());
+    fx.run_exited(kept_image.text().as_str());
     fx.build_on(&fx.reference("base"))
         .file("/middle", 400_000)
         .tag("middle");
@@ -330,7 +334,7 @@ fn engine_layer_total_drops_by_the_planned_bytes() {
         within_one_percent(engine_freed, freed),
         "report says {engine_freed} freed, engine {freed}"
     );
-    assert!(fx.image_exists(base.as_str()) && fx.image_exists(kept_image.as_str()));
+    assert!(fx.image_exists(base.text().as_str()) && fx.image_exists(kept_image.text().as_str()));
     assert_nothing_left(&fx, &["--all"]);
 }
 
@@ -343,7 +347,7 @@ fn container_created_between_plan_and_apply_saves_its_image() {
     let other = fx.scratch_build().file("/other", 2048).tag("other");
     let plan_file = fx.save_plan(&["--all"]);
 
-    fx.create_container(victim.as_str());
+    fx.create_container(victim.text().as_str());
     let (report, status) = fx.apply_file(&plan_file);
 
     assert_eq!(
@@ -369,26 +373,29 @@ fn container_created_between_plan_and_apply_saves_its_image() {
     assert_eq!(action_status(&report, &other), "done");
     assert!(report.skipped >= 1, "{report:#?}");
     assert!(
-        fx.image_exists(victim.as_str()),
+        fx.image_exists(victim.text().as_str()),
         "the image that gained a container survives"
     );
     assert_eq!(
-        fx.tags_of(victim.as_str()),
+        fx.tags_of(victim.text().as_str()),
         vec![format!("{}:latest", fx.reference("victim"))]
     );
-    assert!(!fx.image_exists(other.as_str()));
+    assert!(!fx.image_exists(other.text().as_str()));
 }
 
 #[test]
 fn image_built_on_between_plan_and_apply_keeps_every_tag() {
     let fx = Fixture::new("child-race");
     let base = fx.scratch_image("base:one");
-    fx.tag(base.as_str(), "base:two");
+    fx.tag(base.text().as_str(), "base:two");
     let plan_file = fx.save_plan(&["--all"]);
 
     // A build on the planned image, after the plan: the delete would first untag one of the two
     // tags, then be refused for the child; shed must notice before removing anything.
-    let child = fx.build_on(base.as_str()).file("/child", 512).tag("child");
+    let child = fx
+        .build_on(base.text().as_str())
+        .file("/child", 512)
+        .tag("child");
     let (report, status) = fx.apply_file(&plan_file);
 
     assert_eq!(status, 3, "{report:#?}");
@@ -404,10 +411,10 @@ fn image_built_on_between_plan_and_apply_keeps_every_tag() {
             .is_some_and(|m| m.contains("gained child image")),
         "{message:?}"
     );
-    let mut tags = fx.tags_of(base.as_str());
+    let mut tags = fx.tags_of(base.text().as_str());
     tags.sort();
     assert_eq!(tags, [fx.reference("base:one"), fx.reference("base:two")]);
-    assert!(fx.image_exists(child.as_str()));
+    assert!(fx.image_exists(child.text().as_str()));
 }
 
 // ---- prune's filters, against the engine's own prune ----------------------------------------
@@ -463,7 +470,7 @@ fn engine_prune_roles(fx: &Fixture, filters: &[&str]) -> BTreeSet<String> {
     fx.docker(&args);
     let gone = images
         .iter()
-        .filter(|(_, id)| !fx.image_exists(id.as_str()));
+        .filter(|(_, id)| !fx.image_exists(id.text().as_str()));
     gone.map(|(role, _)| role.clone()).collect()
 }
 
@@ -506,7 +513,7 @@ fn prune_filters_select_what_the_engine_prune_removes() {
     assert_all_done(&report, status);
     let left: Vec<&str> = set_a
         .iter()
-        .filter(|(_, id)| fx.image_exists(id.as_str()))
+        .filter(|(_, id)| fx.image_exists(id.text().as_str()))
         .map(|(r, _)| r.as_str())
         .collect();
     assert_eq!(left, ["hour-a", "fresh"]);
@@ -553,9 +560,9 @@ fn dangling_prune_with_until_matches_the_engine() {
     ]);
     let engine_removed: Vec<&str> = set_b
         .iter()
-        .filter(|(_, id)| !fx.image_exists(id.as_str()))
+        .filter(|(_, id)| !fx.image_exists(id.text().as_str()))
         .map(|(r, _)| r.as_str())
         .collect();
     assert_eq!(engine_removed, ["week"]);
-    assert!(fx.image_exists(tagged.as_str()));
+    assert!(fx.image_exists(tagged.text().as_str()));
 }
