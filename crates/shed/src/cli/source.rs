@@ -1,7 +1,7 @@
 //! Where a command's inventory comes from: a live engine or a snapshot file.
 
 use anyhow::{Context as _, Result};
-use shed::engine::{Engine, EngineError};
+use shed::engine::{Engine, EngineError, ImageCache};
 use shed_core::graph::Graph;
 use shed_core::inventory::{Inventory, Timestamp};
 use shed_core::snapshot::parse_snapshot;
@@ -33,7 +33,8 @@ pub async fn load(options: &Options) -> Result<Loaded> {
         }
         Source::Engine { host } => {
             let engine = connect(host.as_deref()).await?;
-            let inventory = read_inventory(&engine).await?;
+            let mut cache = open_cache(&options.state_dir);
+            let inventory = read_inventory(&engine, cache.as_mut()).await?;
             let now = options.now.unwrap_or_else(shed::now);
             Ok(Loaded {
                 graph: Graph::new(inventory),
@@ -53,8 +54,19 @@ pub async fn connect(host: Option<&str>) -> Result<Engine> {
     })
 }
 
-/// Reads an inventory from the engine, with a progress bar on a terminal.
-pub async fn read_inventory(engine: &Engine) -> Result<Inventory> {
+/// The image cache in the state directory; `None`, with a debug log, when it cannot be opened
+/// (a read-only home, say): the inventory is then read without it.
+fn open_cache(state_dir: &std::path::Path) -> Option<ImageCache> {
+    ImageCache::open(state_dir)
+        .inspect_err(
+            |error| tracing::debug!(%error, "reading the inventory without the image cache"),
+        )
+        .ok()
+}
+
+/// Reads an inventory from the engine (asking only about images `cache` lacks), with a progress
+/// bar on a terminal.
+pub async fn read_inventory(engine: &Engine, cache: Option<&mut ImageCache>) -> Result<Inventory> {
     let progress = InventoryProgress::new();
     let update = |stage, done, total| {
         if let Some(progress) = &progress {
@@ -62,7 +74,7 @@ pub async fn read_inventory(engine: &Engine) -> Result<Inventory> {
         }
     };
     let inventory = engine
-        .read_inventory(Some(&update))
+        .read_inventory_cached(Some(&update), cache)
         .await
         .with_context(|| format!("reading the inventory of {}", engine.host()))?;
     if let Some(progress) = progress {

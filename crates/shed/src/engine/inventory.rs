@@ -1,12 +1,14 @@
 //! Reading an inventory from the engine.
 //!
 //! Round trips: `/version` and `/info` for the engine's identity, `/images/json?all=1`,
-//! `/containers/json?all=1` and `/system/df` once each, then an inspect and a history per image
-//! and an inspect per container, at most [`PARALLEL_REQUESTS`] at a time. An image or container
+//! `/containers/json?all=1` and `/system/df` once each, then an inspect per container and an
+//! inspect and a history per image that the image cache does not have (`cache`; on the
+//! containerd store an image in the cache still gets an inspect, for its repo digests), at most
+//! [`PARALLEL_REQUESTS`] at a time. An image or container
 //! removed between the list and its inspect is left out: the inventory is what exists when each
 //! object is read.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, ImageSummary};
@@ -19,6 +21,7 @@ use shed_core::inventory::{
     Inventory, Layer, Timestamp,
 };
 
+use super::cache::{CachedImage, ImageCache, engine_key, gone_ids};
 use super::layers::{HistoryStep, align_layer_sizes};
 use super::{Engine, EngineError};
 
@@ -49,15 +52,37 @@ impl Engine {
     /// Reads everything shed needs from the engine: images (intermediate ones too), containers
     /// in every state, the disk-usage view and the engine's identity.
     pub async fn read_inventory(&self, progress: Progress<'_>) -> Result<Inventory, EngineError> {
+        self.read_inventory_cached(progress, None).await
+    }
+
+    /// [`read_inventory`](Engine::read_inventory), with the immutable part of each image taken
+    /// from `cache` when it has the image, and the cache brought up to date afterwards (see
+    /// `cache`). Trouble with the cache is logged and the engine is read as if it were empty.
+    pub async fn read_inventory_cached(
+        &self,
+        progress: Progress<'_>,
+        cache: Option<&mut ImageCache>,
+    ) -> Result<Inventory, EngineError> {
         let (engine, summaries, containers, disk) = futures_util::try_join!(
             self.identity(),
             self.list_images(),
             self.read_containers(progress),
             self.disk_usage_answer(),
         )?;
-        let images = self
-            .read_images(summaries, &disk, engine.image_store, progress)
+        let key = engine_key(&self.host, &engine);
+        let known = cache
+            .as_deref()
+            .map_or_else(HashMap::new, |c| cached_entries(c, &key));
+        let listed: HashSet<&str> = summaries.iter().map(|s| s.id.as_str()).collect();
+        let gone = gone_ids(&known, &listed);
+        drop(listed);
+
+        let (images, added) = self
+            .read_images(summaries, &known, &disk, engine.image_store, progress)
             .await?;
+        if let Some(cache) = cache {
+            update_cache(cache, &key, &added, &gone);
+        }
         Ok(Inventory {
             taken_at: crate::now(),
             engine,
@@ -138,17 +163,23 @@ impl Engine {
         }
     }
 
+    /// Reads every listed image: from the cache where it has the image, else from the engine.
+    /// Also returns the cache entries of the images read from the engine.
     async fn read_images(
         &self,
         summaries: Vec<ImageSummary>,
+        known: &HashMap<String, CachedImage>,
         disk: &DiskUsageAnswer,
         store: ImageStore,
         progress: Progress<'_>,
-    ) -> Result<Vec<Image>, EngineError> {
+    ) -> Result<(Vec<Image>, Vec<(ImageId, CachedImage)>), EngineError> {
         let shared_sizes = disk.shared_sizes();
         let total = summaries.len();
-        let mut images: Vec<Image> = stream::iter(summaries)
-            .map(|summary| self.read_image(summary, &shared_sizes, store))
+        let read: Vec<(Image, Option<CachedImage>)> = stream::iter(summaries)
+            .map(|summary| {
+                let cached = known.get(&summary.id);
+                self.read_image(summary, cached, &shared_sizes, store)
+            })
             .buffer_unordered(PARALLEL_REQUESTS)
             .enumerate()
             .map(|(done, image)| {
@@ -158,17 +189,77 @@ impl Engine {
             .try_filter_map(|image| async move { Ok(image) })
             .try_collect()
             .await?;
+        tracing::debug!(
+            images = read.len(),
+            from_engine = read.iter().filter(|(_, new)| new.is_some()).count(),
+            "images read"
+        );
+
+        let mut added = Vec::new();
+        let mut images = Vec::with_capacity(read.len());
+        for (image, new) in read {
+            if let Some(entry) = new {
+                added.push((image.id.clone(), entry));
+            }
+            images.push(image);
+        }
         images.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(images)
+        Ok((images, added))
     }
 
-    /// Inspects one listed image and reads its history; `None` when it is gone meanwhile.
+    /// One listed image; `None` when it is gone meanwhile. With a cache entry, its layers,
+    /// sizes and creation time come from there; else from an inspect and a history, and the
+    /// entry to cache comes back with the image.
     async fn read_image(
         &self,
-        summary: ImageSummary,
+        mut summary: ImageSummary,
+        cached: Option<&CachedImage>,
         shared_sizes: &HashMap<String, Option<u64>>,
         store: ImageStore,
-    ) -> Result<Option<Image>, EngineError> {
+    ) -> Result<Option<(Image, Option<CachedImage>)>, EngineError> {
+        let endpoint = format!("/images/{}/json", summary.id);
+        let (fixed, repo_digests, new) = match cached {
+            // On the classic store the list's repo digests are inspect's: nothing to ask.
+            Some(cached) if store == ImageStore::Classic => {
+                let digests = std::mem::take(&mut summary.repo_digests);
+                (cached.clone(), digests, None)
+            }
+            Some(cached) => match self.docker.inspect_image(&summary.id).await {
+                Ok(inspect) => (
+                    cached.clone(),
+                    inspect.repo_digests.unwrap_or_default(),
+                    None,
+                ),
+                Err(error) => return self.gone_or(&endpoint, error),
+            },
+            None => match self.read_fixed(&summary, store).await? {
+                Some((fixed, repo_digests)) => (fixed.clone(), repo_digests, Some(fixed)),
+                None => return Ok(None),
+            },
+        };
+
+        let id = parse_id(&endpoint, &summary.id)?;
+        let image = Image {
+            parent: optional_id(&endpoint, &summary.parent_id)?,
+            tags: without_placeholder(summary.repo_tags),
+            repo_digests: without_placeholder(repo_digests),
+            created: fixed.created,
+            size: fixed.size,
+            shared_size: shared_sizes.get(&summary.id).copied().flatten(),
+            labels: summary.labels.into_iter().collect(),
+            layers: fixed.layers,
+            id,
+        };
+        Ok(Some((image, new)))
+    }
+
+    /// Inspects one listed image and reads its history: its immutable part, and its repo
+    /// digests. `None` when it is gone meanwhile.
+    async fn read_fixed(
+        &self,
+        summary: &ImageSummary,
+        store: ImageStore,
+    ) -> Result<Option<(CachedImage, Vec<String>)>, EngineError> {
         let endpoint = format!("/images/{}/json", summary.id);
         let inspect = match self.docker.inspect_image(&summary.id).await {
             Ok(inspect) => inspect,
@@ -203,24 +294,19 @@ impl Engine {
             Some(created) => parse_time(&endpoint, created)?,
             None => seconds(&endpoint, summary.created)?,
         };
-        Ok(Some(Image {
-            parent: optional_id(&endpoint, &summary.parent_id)?,
-            tags: without_placeholder(summary.repo_tags),
-            // From inspect, not the list: on the containerd store the list gives one repo digest
-            // per image and inspect one per repository that names it, and the executor's
-            // re-check compares with inspect. On the classic store the two agree.
-            repo_digests: without_placeholder(inspect.repo_digests.unwrap_or_default()),
+        let fixed = CachedImage {
             created,
             size,
-            shared_size: shared_sizes.get(&summary.id).copied().flatten(),
-            labels: summary.labels.into_iter().collect::<BTreeMap<_, _>>(),
             layers: diff_ids
                 .into_iter()
                 .zip(sizes)
                 .map(|(diff_id, size)| Layer { diff_id, size })
                 .collect(),
-            id,
-        }))
+        };
+        // From inspect, not the list: on the containerd store the list gives one repo digest
+        // per image and inspect one per repository that names it, and the executor's re-check
+        // compares with inspect. On the classic store the two agree.
+        Ok(Some((fixed, inspect.repo_digests.unwrap_or_default())))
     }
 
     async fn read_containers(&self, progress: Progress<'_>) -> Result<Vec<Container>, EngineError> {
@@ -288,6 +374,30 @@ impl Engine {
 
     pub(super) fn error(&self, endpoint: &str, error: bollard::errors::Error) -> EngineError {
         EngineError::from_bollard(&self.host, endpoint, error)
+    }
+}
+
+/// The cache's entries for engine `key`; none, with a debug log, when it cannot be read.
+fn cached_entries(cache: &ImageCache, key: &str) -> HashMap<String, CachedImage> {
+    cache.entries(key).unwrap_or_else(|error| {
+        tracing::debug!(%error, "image cache not read: every image is read from the engine");
+        HashMap::new()
+    })
+}
+
+/// Stores the entries read from the engine and drops those of images gone. A failure only
+/// means that the next read asks the engine again.
+fn update_cache(
+    cache: &mut ImageCache,
+    key: &str,
+    added: &[(ImageId, CachedImage)],
+    gone: &[String],
+) {
+    if added.is_empty() && gone.is_empty() {
+        return;
+    }
+    if let Err(error) = cache.update(key, added, gone) {
+        tracing::debug!(%error, "image cache not updated");
     }
 }
 

@@ -3,11 +3,21 @@
 //!
 //! bollard's models become `shed_core::inventory` types here and go no further. The methods are
 //! grouped by engine resource: [`connect`](Engine::connect) and the version check in `connect`,
-//! the inventory read in `inventory`, the per-action calls of the executor in `actions`, the
+//! the inventory read in `inventory` (with the image cache of `cache`), the per-action calls of the executor in `actions`, the
 //! layer-size derivation in `layers`. A few endpoints are read with a plain HTTP client (`raw`)
 //! because bollard's models follow a newer API than the engines shed supports.
+//!
+//! **The image cache.** An image ID names immutable content, so what an inspect and a history
+//! tell about an image (its layers, their sizes, its exact creation time) never changes for that
+//! ID. [`ImageCache`] keeps it in `image-cache.db` ([`CACHE_FILE`]) in the state directory, per
+//! engine, and [`Engine::read_inventory_cached`] then asks the engine only about images it has
+//! not seen: a repeat read is the list calls, `/system/df` and the containers. Entries are used
+//! only for IDs the engine lists at that moment, and those of images gone are dropped after each
+//! read. Deleting the file is always safe; without it (or with a state directory that cannot be
+//! written) every image is read from the engine.
 
 mod actions;
+mod cache;
 mod connect;
 mod inventory;
 mod layers;
@@ -16,6 +26,7 @@ mod raw;
 use bollard::Docker;
 
 pub use actions::Recheck;
+pub use cache::{CACHE_FILE, CacheError, ImageCache};
 pub use connect::{FileOwner, Identity, MIN_API_VERSION, permission_message};
 pub use inventory::{Progress, Stage};
 pub use layers::{HistoryStep, align_layer_sizes, is_metadata_step};
