@@ -1,19 +1,33 @@
-//! The executor: carries out a plan against an engine, one action at a time.
+//! The executor: carries out a plan against an engine, a few independent deletes at a time.
 //!
-//! For each action, in plan order: re-check it against the live engine (DESIGN.md invariant 3);
-//! if anything changed, skip it with the reason. Otherwise journal it as started, carry it out,
-//! and journal the result (invariant 6). Nothing is forced (invariant 2): a conflict the engine
-//! reports becomes a skipped action with the engine's own message. Any other error fails that
-//! action only; the run goes on, and the caller picks the exit status from the counts. Which
-//! engine calls carry out an action depends on the plan's image store ([`crate::removal`]).
+//! For each action: re-check it against the live engine just before it runs (DESIGN.md invariant
+//! 3); if anything changed, skip it with the reason. Otherwise journal it as started, carry it
+//! out, and journal the result (invariant 6). Nothing is forced (invariant 2): a conflict the
+//! engine reports becomes a skipped action with the engine's own message. Any other error fails
+//! that action only; the run goes on, and the caller picks the exit status from the counts.
+//! Which engine calls carry out an action depends on the plan's image store
+//! ([`crate::removal`]).
 //!
-//! Actions run one after another. Each one is self-contained (`run_action`), so independent
-//! deletes could later run a few at a time without changing what each one does.
+//! Actions start in plan order, at most [`ApplyOptions::parallel`] at a time, under two rules
+//! that keep the engine's view the one each action was planned against (see [`may_start`]):
+//! an untag runs alone, so untags (which the plan puts first) are all done before any delete
+//! starts; and an action never runs beside one on its parent or its child, so a child's delete
+//! (planned before its parent's) has finished before its parent's re-check looks for children.
+//! The re-checks of the actions under way overlap, while the journal entries and the engine
+//! calls that change anything go one action at a time, in plan order (each action waits for its
+//! turn). So the journal reads in plan order, and when the engine stops answering only the
+//! action that met it fails: no later action starts its removal, and those are reported as not
+//! attempted. The report lists the actions in plan order.
 
+use std::sync::Mutex;
+
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use serde::{Deserialize, Serialize};
 use shed_core::ids::ImageId;
 use shed_core::inventory::ImageStore;
 use shed_core::plan::{Action, ActionKind, Plan};
+use tokio::sync::watch;
 
 use crate::engine::{Engine, EngineError, Recheck};
 use crate::journal::{Journal, JournalError, Phase};
@@ -101,6 +115,39 @@ impl ApplyReport {
     }
 }
 
+/// How many actions run at once by default. The engine serialises much of a delete itself;
+/// a few in flight keep it busy while shed re-checks the next ones.
+pub const PARALLEL_ACTIONS: usize = 4;
+
+/// How one apply runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// The engine's `LayersSize` just before the run, when the caller has just read it (an
+    /// inventory read right before, with no pause for confirmation); `None` measures it.
+    pub engine_layers_before: Option<u64>,
+    /// At most this many actions at once (1 runs them one after another; 0 counts as 1).
+    pub parallel: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> ApplyOptions {
+        ApplyOptions {
+            engine_layers_before: None,
+            parallel: PARALLEL_ACTIONS,
+        }
+    }
+}
+
+/// Applies `plan` to `engine` with the default [`ApplyOptions`]; see [`apply_with`].
+pub async fn apply(
+    engine: &Engine,
+    plan: &Plan,
+    journal: &mut Journal,
+    progress: ApplyProgress<'_>,
+) -> Result<ApplyReport, ApplyError> {
+    apply_with(engine, plan, journal, ApplyOptions::default(), progress).await
+}
+
 /// Applies `plan` to `engine`, journaling every action in a new run of `journal`.
 ///
 /// Fails as a whole only when the journal cannot be written (or its lock is held by another
@@ -108,33 +155,20 @@ impl ApplyReport {
 /// own trouble is in its [`ActionOutcome`]. When the engine stops answering, the actions not yet
 /// attempted are reported as failed without being tried, so that the run ends with a report
 /// rather than one error per remaining image.
-pub async fn apply(
+pub async fn apply_with(
     engine: &Engine,
     plan: &Plan,
     journal: &mut Journal,
+    options: ApplyOptions,
     progress: ApplyProgress<'_>,
 ) -> Result<ApplyReport, ApplyError> {
     journal.begin_run(crate::now(), &plan.selection, plan.actions.len())?;
-    let engine_layers_before = engine.layers_size().await.map_err(ApplyError::Measure)?;
+    let engine_layers_before = match options.engine_layers_before {
+        Some(size) => size,
+        None => engine.layers_size().await.map_err(ApplyError::Measure)?,
+    };
 
-    let mut actions = Vec::with_capacity(plan.actions.len());
-    let mut engine_gone: Option<String> = None;
-    for (seq, action) in plan.actions.iter().enumerate() {
-        let outcome = match &engine_gone {
-            Some(why) => not_attempted(action, why),
-            None => {
-                let store = plan.engine.image_store;
-                let (outcome, unreachable) =
-                    run_action(engine, journal, seq, action, store).await?;
-                engine_gone = unreachable;
-                outcome
-            }
-        };
-        actions.push(outcome);
-        if let Some(progress) = progress {
-            progress(seq + 1, plan.actions.len());
-        }
-    }
+    let actions = run_actions(engine, plan, journal, options.parallel.max(1), progress).await?;
 
     let engine_layers_after = match engine.layers_size().await {
         Ok(size) => Some(size),
@@ -164,39 +198,204 @@ pub async fn apply(
     })
 }
 
-/// Re-checks, journals and carries out one action on an engine with image store `store`.
-async fn run_action(
+/// What every action under way shares with the others.
+struct Run<'a> {
+    engine: &'a Engine,
+    store: ImageStore,
+    /// Only touched between awaits, so the lock is never held while the engine is asked.
+    journal: Mutex<&'a mut Journal>,
+    /// The position in the plan whose turn it is to journal and change the engine.
+    turn: watch::Sender<usize>,
+    /// Why the run stops: the first error that said the engine is gone.
+    engine_gone: Mutex<Option<String>>,
+}
+
+impl Run<'_> {
+    fn is_stopping(&self) -> bool {
+        lock(&self.engine_gone).is_some()
+    }
+
+    fn stop(&self, why: String) {
+        lock(&self.engine_gone).get_or_insert(why);
+    }
+}
+
+/// Holds action `seq`'s turn, and hands it to the next action when dropped (also when the
+/// action ends early with a journal error), so that turns never stall.
+struct Turn<'a> {
+    turn: &'a watch::Sender<usize>,
+    seq: usize,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.turn.send_replace(self.seq + 1);
+    }
+}
+
+/// Runs the plan's actions, at most `parallel` at a time, and returns their outcomes in plan
+/// order. A journal error stops new actions; those under way finish, and the error is returned.
+async fn run_actions(
     engine: &Engine,
+    plan: &Plan,
     journal: &mut Journal,
+    parallel: usize,
+    progress: ApplyProgress<'_>,
+) -> Result<Vec<ActionOutcome>, ApplyError> {
+    let total = plan.actions.len();
+    let run = Run {
+        engine,
+        store: plan.engine.image_store,
+        journal: Mutex::new(journal),
+        turn: watch::Sender::new(0),
+        engine_gone: Mutex::new(None),
+    };
+    let mut outcomes: Vec<Option<ActionOutcome>> = vec![None; total];
+    let mut running: Vec<usize> = Vec::new();
+    let mut under_way = FuturesUnordered::new();
+    let mut next = 0;
+    let mut journal_error: Option<JournalError> = None;
+    let mut finished = 0;
+
+    loop {
+        let stopping = run.is_stopping() || journal_error.is_some();
+        while !stopping && next < total && may_start(&plan.actions, &running, next, parallel) {
+            let (seq, run) = (next, &run);
+            under_way.push(async move { (seq, run_action(run, seq, &plan.actions[seq]).await) });
+            running.push(seq);
+            next += 1;
+        }
+        let Some((seq, result)) = under_way.next().await else {
+            break;
+        };
+        running.retain(|&other| other != seq);
+        match result {
+            Ok(outcome) => outcomes[seq] = outcome,
+            Err(error) => {
+                journal_error.get_or_insert(error);
+            }
+        }
+        finished += 1;
+        report_progress(progress, finished, total);
+    }
+
+    if let Some(error) = journal_error {
+        return Err(error.into());
+    }
+    let why = lock(&run.engine_gone).clone().unwrap_or_default();
+    let outcomes = outcomes
+        .into_iter()
+        .zip(&plan.actions)
+        .map(|(outcome, action)| outcome.unwrap_or_else(|| not_attempted(action, &why)))
+        .collect();
+    report_progress(progress, total, total);
+    Ok(outcomes)
+}
+
+/// Whether action `seq` may start while the actions `running` (positions in `actions`) are
+/// under way.
+///
+/// At most `parallel` at once. An untag runs alone, and nothing starts beside one: untags come
+/// first in a plan, and the deletes are re-checked against the references the untags left. No
+/// two actions on a parent and its child run together: the plan puts a child's delete before
+/// its parent's, and the parent's re-check must see the child gone.
+fn may_start(actions: &[Action], running: &[usize], seq: usize, parallel: usize) -> bool {
+    if running.len() >= parallel {
+        return false;
+    }
+    let action = &actions[seq];
+    if action.kind == ActionKind::Untag {
+        return running.is_empty();
+    }
+    !running.iter().map(|&other| &actions[other]).any(|other| {
+        other.kind == ActionKind::Untag
+            || other.parent.as_ref() == Some(&action.image_id)
+            || action.parent.as_ref() == Some(&other.image_id)
+    })
+}
+
+fn report_progress(progress: ApplyProgress<'_>, done: usize, total: usize) {
+    if let Some(progress) = progress {
+        progress(done, total);
+    }
+}
+
+/// Re-checks, journals and carries out one action; `None` when it was not attempted because
+/// the engine stopped answering.
+///
+/// The re-check runs as soon as the action starts, beside the other actions under way. Then the
+/// action waits for its turn: actions journal and change the engine one at a time, in plan
+/// order, so the first action to meet an engine that stopped answering is the only one that
+/// fails of it, and every later one is left untouched and unjournaled.
+async fn run_action(
+    run: &Run<'_>,
     seq: usize,
     action: &Action,
-    store: ImageStore,
-) -> Result<(ActionOutcome, Option<String>), JournalError> {
-    let mut unreachable = None;
-    let (status, message) = match removals(action, store) {
-        Err(reason) => (Status::Skipped, Some(reason)),
-        Ok(calls) => match engine.recheck(action).await {
-            Ok(Recheck::Changed(reason)) => (Status::Skipped, Some(reason)),
-            Err(error) => {
-                unreachable = is_unreachable(&error).then(|| error.to_string());
-                (Status::Failed, Some(format!("re-check failed: {error}")))
+) -> Result<Option<ActionOutcome>, JournalError> {
+    let checked = match removals(action, run.store) {
+        Err(reason) => Err((Status::Skipped, reason)),
+        Ok(calls) => match run.engine.recheck(action).await {
+            Ok(Recheck::Unchanged) => Ok(calls),
+            Ok(Recheck::Changed(reason)) => Err((Status::Skipped, reason)),
+            Err(error) if is_unreachable(&error) => {
+                // Nothing was asked of the image yet: it stays as it was, like every action
+                // after it.
+                run.stop(error.to_string());
+                return Ok(None);
             }
-            Ok(Recheck::Unchanged) => {
-                journal.record(seq, crate::now(), Phase::Started, action, None)?;
-                let (status, message, error) = carry_out(engine, action, &calls).await;
-                unreachable = error.filter(is_unreachable).map(|e| e.to_string());
-                (status, message)
-            }
+            Err(error) => Err((Status::Failed, format!("re-check failed: {error}"))),
         },
+    };
+
+    let mut turn = run.turn.subscribe();
+    // The sender lives in `run`, which outlives every action.
+    let _ = turn.wait_for(|&turn| turn == seq).await;
+    let _turn = Turn {
+        turn: &run.turn,
+        seq,
+    };
+    if run.is_stopping() {
+        return Ok(None);
+    }
+
+    let (status, message) = match checked {
+        Err((status, reason)) => (status, Some(reason)),
+        Ok(calls) => {
+            record(&run.journal, seq, Phase::Started, action, None)?;
+            let (status, message, error) = carry_out(run.engine, action, &calls).await;
+            if let Some(error) = error.filter(is_unreachable) {
+                run.stop(error.to_string());
+            }
+            (status, message)
+        }
     };
     let phase = match status {
         Status::Done => Phase::Done,
         Status::Skipped => Phase::Skipped,
         Status::Failed => Phase::Failed,
     };
-    journal.record(seq, crate::now(), phase, action, message.as_deref())?;
+    record(&run.journal, seq, phase, action, message.as_deref())?;
     log_outcome(action, status, message.as_deref());
-    Ok((outcome(action, status, message), unreachable))
+    Ok(Some(outcome(action, status, message)))
+}
+
+/// Locks a mutex of the executor's. A panic while one was held would have ended the run
+/// already, so a poisoned lock still holds good data.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Appends one entry to the run's journal.
+fn record(
+    journal: &Mutex<&mut Journal>,
+    seq: usize,
+    phase: Phase,
+    action: &Action,
+    message: Option<&str>,
+) -> Result<(), JournalError> {
+    lock(journal).record(seq, crate::now(), phase, action, message)
 }
 
 fn outcome(action: &Action, status: Status, message: Option<String>) -> ActionOutcome {
@@ -210,7 +409,7 @@ fn outcome(action: &Action, status: Status, message: Option<String>) -> ActionOu
     }
 }
 
-/// An action left untouched because the engine stopped answering earlier in the run. It was
+/// An action left untouched because the engine stopped answering during the run. It was
 /// neither started nor journaled: the image is as it was.
 fn not_attempted(action: &Action, why: &str) -> ActionOutcome {
     let message = format!("not attempted: the engine stopped answering ({why})");
@@ -264,7 +463,8 @@ fn failure(error: &EngineError, untagged: &[&str]) -> (Status, Option<String>) {
 }
 
 fn log_outcome(action: &Action, status: Status, message: Option<&str>) {
-    let image = action.image_id.text();
+    // Display is the ID's text whatever the ID type holds inside.
+    let image = action.image_id.to_string();
     let image = image.as_str();
     let reference = action.references.join(", ");
     let reason = message.unwrap_or_default();

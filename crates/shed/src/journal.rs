@@ -23,6 +23,15 @@ pub const DATABASE_FILE: &str = "shed.db";
 /// The lock file that keeps two applies apart.
 pub const LOCK_FILE: &str = "apply.lock";
 
+/// WAL with `synchronous = NORMAL`: each entry is one small transaction appended to the log,
+/// with no fsync until a checkpoint. A committed entry survives shed being killed; only a power
+/// loss can take the last few, which an entry's order on disk keeps consistent (a `done` is
+/// never kept without its `started`).
+const PRAGMAS: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+";
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id          INTEGER PRIMARY KEY,
@@ -149,6 +158,7 @@ impl Journal {
             source,
         };
         let connection = Connection::open(&path).map_err(database)?;
+        connection.execute_batch(PRAGMAS).map_err(database)?;
         connection.execute_batch(SCHEMA).map_err(database)?;
         Ok(Journal {
             connection,
@@ -266,10 +276,12 @@ impl Journal {
         rows.collect::<Result<_, _>>().map_err(|e| self.database(e))
     }
 
-    /// The entries of one run, in the order they were written.
+    /// The entries of one run in plan order, each action's entries in the order they were
+    /// written. (Independent actions run a few at a time, so entries of neighbouring actions
+    /// interleave on disk.)
     pub fn entries(&self, run: i64) -> Result<Vec<Entry>, JournalError> {
         self.query_entries(
-            &format!("{ENTRY_COLUMNS} WHERE run_id = ?1 ORDER BY id"),
+            &format!("{ENTRY_COLUMNS} WHERE run_id = ?1 ORDER BY seq, id"),
             params![run],
         )
     }

@@ -5,7 +5,7 @@ use std::io::{BufRead as _, Write as _};
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use shed::apply::{ApplyReport, Status, apply};
+use shed::apply::{ApplyOptions, ApplyReport, Status, apply_with};
 use shed::engine::Engine;
 use shed::journal::Journal;
 use shed_core::plan::Plan;
@@ -34,8 +34,11 @@ pub async fn run(options: &Options, args: &ApplyArgs) -> Result<ExitStatus> {
             "--now only works with planning verbs, not with apply",
         ));
     }
-    let (engine, plan) = match &args.plan_file {
-        Some(path) => saved_plan(host.as_deref(), path).await?,
+    let (engine, plan, layers_read) = match &args.plan_file {
+        Some(path) => {
+            let (engine, plan) = saved_plan(host.as_deref(), path).await?;
+            (engine, plan, None)
+        }
         None => fresh_plan(options, args).await?,
     };
 
@@ -58,7 +61,13 @@ pub async fn run(options: &Options, args: &ApplyArgs) -> Result<ExitStatus> {
             bar.set_position(done as u64);
         }
     };
-    let report = apply(&engine, &plan, &mut journal, Some(&update)).await?;
+    let apply_options = ApplyOptions {
+        // The inventory's own figure is the "before" only when nothing waited between the read
+        // and the run; after a confirmation, the engine is measured again.
+        engine_layers_before: layers_read.filter(|_| args.yes),
+        ..ApplyOptions::default()
+    };
+    let report = apply_with(&engine, &plan, &mut journal, apply_options, Some(&update)).await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -88,16 +97,18 @@ async fn saved_plan(host: Option<&str>, path: &Path) -> Result<(Engine, Plan)> {
     Ok((engine, plan))
 }
 
-/// Plans now from the selection flags, exactly as `shed plan` would.
-async fn fresh_plan(options: &Options, args: &ApplyArgs) -> Result<(Engine, Plan)> {
+/// Plans now from the selection flags, exactly as `shed plan` would; also returns the engine's
+/// `LayersSize` as the inventory read it.
+async fn fresh_plan(options: &Options, args: &ApplyArgs) -> Result<(Engine, Plan, Option<u64>)> {
     let loaded = source::load(options).await?;
     let decider = Decider::from_args(&args.selection, loaded.now)?;
     let plan = plan::make(&loaded, &decider);
     decider.check_cap(&plan, &loaded.graph, &args.cap)?;
+    let layers_size = loaded.graph.inventory().disk.layers_size;
     let engine = loaded
         .engine
         .context("an engine source always yields an engine")?;
-    Ok((engine, plan))
+    Ok((engine, plan, Some(layers_size)))
 }
 
 /// Asks on the terminal; without one, refuses rather than guess.
