@@ -121,7 +121,7 @@ fn to_image(world: &World, users: &[u32], image: &world::GenImage) -> Image {
         created: image.created,
         size: layers.iter().map(|l| l.size).sum(),
         shared_size: Some(shared),
-        labels: image.labels.clone(),
+        labels: image.labels.clone().into(),
         layers,
     }
 }

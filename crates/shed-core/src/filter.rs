@@ -6,13 +6,13 @@
 //! as the docker CLI and the engine (20.10 and later) read them; the `until` values themselves
 //! are read by [`crate::engine_time`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
 use crate::engine_time;
-use crate::inventory::{Image, Timestamp};
+use crate::inventory::{Image, Labels, Timestamp};
 
 /// The filter keys shed accepts, as the engine's image prune accepts them (less `dangling`,
 /// which shed expresses as `--all`).
@@ -62,7 +62,7 @@ pub struct LabelTest {
 }
 
 impl LabelTest {
-    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    fn matches(&self, labels: &Labels) -> bool {
         match (labels.get(&self.key), &self.value) {
             (None, _) => false,
             (Some(_), None) => true,

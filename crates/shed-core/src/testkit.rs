@@ -18,14 +18,12 @@
 //! Image `n` has ID `image_id(n)`; layer `n` has diff ID `diff_id(n)` and is `n * 1000` bytes
 //! unless given a size; `created(h)` is `h` hours after 2024-01-01T00:00:00Z.
 
-use std::collections::BTreeMap;
-
 use chrono::{TimeZone as _, Utc};
 
 use crate::graph::Graph;
 use crate::ids::{ContainerId, DiffId, ImageId};
 use crate::inventory::{
-    Container, ContainerState, DiskUsage, EngineInfo, Image, ImageStore, Inventory, Layer,
+    Container, ContainerState, DiskUsage, EngineInfo, Image, ImageStore, Inventory, Labels, Layer,
     Timestamp,
 };
 
@@ -77,7 +75,7 @@ pub fn image(n: u32) -> ImageSpec {
             created: at(0),
             size: 0,
             shared_size: None,
-            labels: BTreeMap::new(),
+            labels: Labels::new(),
             layers: Vec::new(),
         },
     }

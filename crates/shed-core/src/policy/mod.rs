@@ -232,7 +232,7 @@ pub enum LabelSelector {
 }
 
 impl LabelSelector {
-    pub fn matches(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &crate::inventory::Labels) -> bool {
         match self {
             LabelSelector::Present { key } => labels.contains_key(key),
             LabelSelector::Equals { key, value } => labels.get(key) == Some(value),
