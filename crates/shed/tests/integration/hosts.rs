@@ -131,7 +131,10 @@ fn relay_failing_at_delete(unix_host: &str, nth: usize) -> String {
             if dead.load(Ordering::SeqCst) {
                 continue; // dropped: the connection closes at once
             }
-            clients.lock().unwrap().push(clone_tcp(&client));
+            clients
+                .lock()
+                .expect("the list of relayed clients")
+                .push(clone_tcp(&client));
             let engine = UnixStream::connect(&socket).expect("connect to the engine");
             let (mut engine_out, mut engine_in) = (clone_unix(&engine), engine);
             let (mut client_in, mut client_out) = (clone_tcp(&client), client);
@@ -146,7 +149,7 @@ fn relay_failing_at_delete(unix_host: &str, nth: usize) -> String {
                     let seen = chunk.windows(7).filter(|w| w == b"DELETE ").count();
                     if seen > 0 && deletes.fetch_add(seen, Ordering::SeqCst) + seen >= nth {
                         dead.store(true, Ordering::SeqCst);
-                        for client in clients.lock().unwrap().iter() {
+                        for client in clients.lock().expect("the list of relayed clients").iter() {
                             let _ = client.shutdown(Shutdown::Both);
                         }
                         break;
