@@ -13,9 +13,9 @@
 //! an untag runs alone, so untags (which the plan puts first) are all done before any delete
 //! starts; and an action never runs beside one on its parent or its child, so a child's delete
 //! (planned before its parent's) has finished before its parent's re-check looks for children.
-//! The re-checks of the actions under way overlap, while the journal entries and the engine
-//! calls that change anything go one action at a time, in plan order (each action waits for its
-//! turn). So the journal reads in plan order, and when the engine stops answering only the
+//! The re-checks of deletes by image ID overlap, while the journal entries, the re-checks of
+//! actions that remove a name, and the engine calls that change anything go one action at a
+//! time, in plan order (each action waits for its turn; see [`run_action`]). So the journal reads in plan order, and when the engine stops answering only the
 //! action that met it fails: no later action starts its removal, and those are reported as not
 //! attempted. The report lists the actions in plan order.
 
@@ -323,29 +323,24 @@ fn report_progress(progress: ApplyProgress<'_>, done: usize, total: usize) {
 /// Re-checks, journals and carries out one action; `None` when it was not attempted because
 /// the engine stopped answering.
 ///
-/// The re-check runs as soon as the action starts, beside the other actions under way. Then the
-/// action waits for its turn: actions journal and change the engine one at a time, in plan
-/// order, so the first action to meet an engine that stopped answering is the only one that
-/// fails of it, and every later one is left untouched and unjournaled.
+/// Actions journal and change the engine one at a time, in plan order (each waits for its
+/// turn), so the first action to meet an engine that stopped answering is the only one that
+/// fails of it, and every later one is left untouched and unjournaled. An action that only
+/// deletes by image ID is re-checked as soon as it starts, beside the actions ahead of it: the
+/// engine resolves an ID to the same image whenever it runs, and refuses by itself to delete an
+/// image that gained a container or a child meanwhile. An action that removes a name (a tag or
+/// a digest) is re-checked in its turn, right before the removal, as a name can move.
 async fn run_action(
     run: &Run<'_>,
     seq: usize,
     action: &Action,
 ) -> Result<Option<ActionOutcome>, JournalError> {
-    let checked = match removals(action, run.store) {
-        Err(reason) => Err((Status::Skipped, reason)),
-        Ok(calls) => match run.engine.recheck(action).await {
-            Ok(Recheck::Unchanged) => Ok(calls),
-            Ok(Recheck::Changed(reason)) => Err((Status::Skipped, reason)),
-            Err(error) if is_unreachable(&error) => {
-                // Nothing was asked of the image yet: it stays as it was, like every action
-                // after it.
-                run.stop(error.to_string());
-                return Ok(None);
-            }
-            Err(error) => Err((Status::Failed, format!("re-check failed: {error}"))),
-        },
-    };
+    let calls = removals(action, run.store);
+    let early = calls.as_ref().is_ok_and(|calls| only_by_id(calls));
+    let mut checked = None;
+    if early {
+        checked = Some(recheck(run, action, calls.clone()).await);
+    }
 
     let mut turn = run.turn.subscribe();
     // The sender lives in `run`, which outlives every action.
@@ -357,6 +352,15 @@ async fn run_action(
     if run.is_stopping() {
         return Ok(None);
     }
+    let checked = match checked {
+        Some(checked) => checked,
+        None => recheck(run, action, calls).await,
+    };
+    // Nothing was asked of the image yet when the re-check met a dead engine: it stays as it
+    // was, like every action after it.
+    let Some(checked) = checked else {
+        return Ok(None);
+    };
 
     let (status, message) = match checked {
         Err((status, reason)) => (status, Some(reason)),
@@ -377,6 +381,33 @@ async fn run_action(
     record(&run.journal, seq, phase, action, message.as_deref())?;
     log_outcome(action, status, message.as_deref());
     Ok(Some(outcome(action, status, message)))
+}
+
+/// What the re-check of `action` says: the calls to make, or why it is skipped or failed;
+/// `None` when the engine stopped answering (the run then stops).
+async fn recheck<'a>(
+    run: &Run<'_>,
+    action: &'a Action,
+    calls: Result<Vec<Removal<'a>>, String>,
+) -> Option<Result<Vec<Removal<'a>>, (Status, String)>> {
+    let calls = match calls {
+        Ok(calls) => calls,
+        Err(reason) => return Some(Err((Status::Skipped, reason))),
+    };
+    match run.engine.recheck(action).await {
+        Ok(Recheck::Unchanged) => Some(Ok(calls)),
+        Ok(Recheck::Changed(reason)) => Some(Err((Status::Skipped, reason))),
+        Err(error) if is_unreachable(&error) => {
+            run.stop(error.to_string());
+            None
+        }
+        Err(error) => Some(Err((Status::Failed, format!("re-check failed: {error}")))),
+    }
+}
+
+/// Whether the calls only delete by image ID, which names the same image whenever it runs.
+fn only_by_id(calls: &[Removal<'_>]) -> bool {
+    calls.iter().all(|call| *call == Removal::DeleteById)
 }
 
 /// Locks a mutex of the executor's. A panic while one was held would have ended the run
@@ -513,6 +544,66 @@ mod tests {
         assert_eq!(keys(&empty), keys(&example));
         assert_eq!(empty["schema"], "shed.apply-report/v1");
         assert_eq!(empty["actions"], serde_json::json!([]));
+    }
+
+    fn action(kind: ActionKind, n: u8, parent: Option<u8>) -> Action {
+        let id = |n: u8| ImageId::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32)));
+        Action {
+            kind,
+            image_id: id(n).unwrap(),
+            references: Vec::new(),
+            expected_tags: Vec::new(),
+            expected_repo_digests: Vec::new(),
+            parent: parent.map(|p| id(p).unwrap()),
+            created: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            size: 0,
+            bytes: 0,
+            reasons: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn independent_deletes_start_together_up_to_the_bound() {
+        let actions: Vec<Action> = (1..=5)
+            .map(|n| action(ActionKind::Delete, n, None))
+            .collect();
+        assert!(may_start(&actions, &[0, 1, 2], 3, 4));
+        assert!(!may_start(&actions, &[0, 1, 2, 3], 4, 4));
+        assert!(!may_start(&actions, &[0], 1, 1));
+    }
+
+    #[test]
+    fn a_parent_waits_for_its_child_and_a_child_for_its_parent() {
+        let actions = vec![
+            action(ActionKind::Delete, 1, Some(2)),
+            action(ActionKind::Delete, 2, None),
+            action(ActionKind::Delete, 3, Some(2)),
+        ];
+        assert!(!may_start(&actions, &[0], 1, 4), "parent beside its child");
+        assert!(!may_start(&actions, &[1], 2, 4), "child beside its parent");
+        assert!(may_start(&actions, &[0], 2, 4), "siblings are independent");
+    }
+
+    #[test]
+    fn untags_run_alone() {
+        let actions = vec![
+            action(ActionKind::Untag, 1, None),
+            action(ActionKind::Untag, 2, None),
+            action(ActionKind::Delete, 3, None),
+        ];
+        assert!(may_start(&actions, &[], 0, 4));
+        assert!(!may_start(&actions, &[0], 1, 4));
+        assert!(
+            !may_start(&actions, &[1], 2, 4),
+            "no delete beside an untag"
+        );
+    }
+
+    #[test]
+    fn only_deletes_by_id_are_rechecked_ahead_of_their_turn() {
+        assert!(only_by_id(&[Removal::DeleteById]));
+        assert!(!only_by_id(&[Removal::Untag("a:1"), Removal::DeleteById]));
+        assert!(!only_by_id(&[Removal::DeleteByName("a:1")]));
     }
 
     #[test]
