@@ -9,15 +9,16 @@
 //! ([`crate::removal`]).
 //!
 //! Actions start in plan order, at most [`ApplyOptions::parallel`] at a time, under two rules
-//! that keep the engine's view the one each action was planned against (see [`may_start`]):
+//! that keep the engine's view the one each action was planned against (see `may_start`):
 //! an untag runs alone, so untags (which the plan puts first) are all done before any delete
 //! starts; and an action never runs beside one on its parent or its child, so a child's delete
 //! (planned before its parent's) has finished before its parent's re-check looks for children.
 //! The re-checks of deletes by image ID overlap, while the journal entries, the re-checks of
 //! actions that remove a name, and the engine calls that change anything go one action at a
-//! time, in plan order (each action waits for its turn; see [`run_action`]). So the journal reads in plan order, and when the engine stops answering only the
-//! action that met it fails: no later action starts its removal, and those are reported as not
-//! attempted. The report lists the actions in plan order.
+//! time, in plan order (each action waits for its turn; see `run_action`). So the journal reads
+//! in plan order, and when the engine stops answering only the action that met it fails: no
+//! later action starts its removal, and those are reported as not attempted. The report lists
+//! the actions in plan order.
 
 use std::sync::Mutex;
 

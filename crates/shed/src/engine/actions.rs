@@ -36,7 +36,7 @@ impl Engine {
     /// Changed when: the image is gone; it has a tag or repo digest the plan did not know; a
     /// reference the action removes is gone or points to another image; a container (in any
     /// state) uses the image or an image built on it; an image was built on it since the plan
-    /// (checked for deletes that untag first; see [`needs_child_check`]).
+    /// (checked for deletes that untag first; see `needs_child_check`).
     pub async fn recheck(&self, action: &Action) -> Result<Recheck, EngineError> {
         let id = action.image_id.text();
         let id = id.as_str();
