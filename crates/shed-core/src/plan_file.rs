@@ -513,7 +513,8 @@ mod tests {
             plan.totals.images_deleted = 2;
             plan.totals.images_kept = 0;
         });
-        let message = "names the image that actions[1] deletes before it; a child is deleted before its parent";
+        let message = "names the image that actions[1] deletes before it; \
+                       a child is deleted before its parent";
         assert_eq!(err, FileError::at("actions[2].parent", message));
     }
 

@@ -3,9 +3,10 @@
 //!
 //! bollard's models become `shed_core::inventory` types here and go no further. The methods are
 //! grouped by engine resource: [`connect`](Engine::connect) and the version check in `connect`,
-//! the inventory read in `inventory` (with the image cache of `cache`), the per-action calls of the executor in `actions`, the
-//! layer-size derivation in `layers`. A few endpoints are read with a plain HTTP client (`raw`)
-//! because bollard's models follow a newer API than the engines shed supports.
+//! the inventory read in `inventory` (with the image cache of `cache`), the per-action calls of
+//! the executor in `actions`, the layer-size derivation in `layers`. A few endpoints are read
+//! with a plain HTTP client (`raw`) because bollard's models follow a newer API than the engines
+//! shed supports.
 //!
 //! **The image cache.** An image ID names immutable content, so what an inspect and a history
 //! tell about an image (its layers, their sizes, its exact creation time) never changes for that
