@@ -63,7 +63,7 @@ impl Explanation {
             .iter()
             .map(|&c| graph.image(c).id.clone())
             .collect();
-        let sharing = graph
+        let mut sharing: Vec<Sharing> = graph
             .sharing(i)
             .into_iter()
             .map(|(other, bytes)| Sharing {
@@ -72,6 +72,8 @@ impl Explanation {
                 bytes,
             })
             .collect();
+        // Most bytes first; among equals, images a person can name before intermediate ones.
+        sharing.sort_by_key(|s| (std::cmp::Reverse(s.bytes), s.tags.is_empty()));
         Explanation {
             image: ImageRow::new(graph, i),
             children,
@@ -143,12 +145,18 @@ fn render(
     lines.join("\n") + "\n"
 }
 
+/// How many sharing images the text lists; `--format json` lists them all.
+const SHARING_ROWS: usize = 8;
+
+/// The images sharing layers with this one, most bytes first: the first few, then a count, so
+/// that a base image used by hundreds of builds still fits a screen.
 fn sharing_text(sharing: &[Sharing]) -> String {
     if sharing.is_empty() {
         return "no layers with other images".to_owned();
     }
-    let rows: Vec<String> = sharing
+    let mut rows: Vec<String> = sharing
         .iter()
+        .take(SHARING_ROWS)
         .map(|s| {
             let name = s
                 .tags
@@ -158,6 +166,12 @@ fn sharing_text(sharing: &[Sharing]) -> String {
             format!("{} with {name}", size(s.bytes))
         })
         .collect();
+    if sharing.len() > SHARING_ROWS {
+        rows.push(format!(
+            "… and {} more images (--format json lists them)",
+            sharing.len() - SHARING_ROWS
+        ));
+    }
     rows.join("\n            ")
 }
 
