@@ -20,3 +20,4 @@ pub mod reference;
 pub mod snapshot;
 pub mod tag;
 pub mod testkit;
+pub mod units;

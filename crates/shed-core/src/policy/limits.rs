@@ -34,7 +34,7 @@ impl fmt::Display for CapExceeded {
             self.images_deleted,
             self.images_present,
             self.percent(),
-            bytesize::ByteSize::b(self.bytes),
+            crate::units::size(self.bytes),
             self.exceeded.join(", ")
         )
     }
@@ -104,7 +104,7 @@ pub fn check_limits(plan: &Plan, graph: &Graph, limits: &Limits) -> Result<(), C
     if let Some(max) = limits.max_bytes
         && bytes > max
     {
-        exceeded.push(format!("max_bytes = {}", bytesize::ByteSize::b(max)));
+        exceeded.push(format!("max_bytes = {}", crate::units::size(max)));
     }
     if let Some(max) = limits.max_percent
         && percent(images_deleted, images_present) > max

@@ -251,13 +251,13 @@ fn time_mismatch(selector: &Selector, view: &View<'_>, i: ImageIdx) -> Option<St
 
 fn size_mismatch(selector: &Selector, view: &View<'_>, i: ImageIdx) -> Option<String> {
     let size = view.graph.image(i).size;
-    let shown = bytesize::ByteSize::b(size);
+    let shown = crate::units::size(size);
     if let Some(min) = selector.larger_than
         && size <= min
     {
         return Some(format!(
             "size {shown} is not larger than {}",
-            bytesize::ByteSize::b(min)
+            crate::units::size(min)
         ));
     }
     if let Some(max) = selector.smaller_than
@@ -265,7 +265,7 @@ fn size_mismatch(selector: &Selector, view: &View<'_>, i: ImageIdx) -> Option<St
     {
         return Some(format!(
             "size {shown} is not smaller than {}",
-            bytesize::ByteSize::b(max)
+            crate::units::size(max)
         ));
     }
     None
