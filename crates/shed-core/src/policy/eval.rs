@@ -69,8 +69,10 @@ pub(crate) fn evaluation(graph: &Graph, policy: &Policy, now: Timestamp) -> Eval
         .collect();
     let mut gone = vec![false; graph.image_count()];
     // Each round can only follow a longer chain of parents; the bound stops a pathological
-    // policy (one that keeps only what is not dangling) from alternating forever.
-    for _ in 0..=graph.image_count() {
+    // policy (one that keeps only what is not dangling) from alternating forever: after it, the
+    // next round is taken as it is.
+    let mut rounds = 0;
+    loop {
         let view = View {
             graph,
             now,
@@ -82,7 +84,7 @@ pub(crate) fn evaluation(graph: &Graph, policy: &Policy, now: Timestamp) -> Eval
             .iter()
             .map(|d| d.verdict == Verdict::Delete)
             .collect();
-        if next == gone {
+        if next == gone || rounds > graph.image_count() {
             return Evaluation {
                 subjects,
                 outcomes,
@@ -93,21 +95,7 @@ pub(crate) fn evaluation(graph: &Graph, policy: &Policy, now: Timestamp) -> Eval
             };
         }
         gone = next;
-    }
-    let view = View {
-        graph,
-        now,
-        gone: &gone,
-    };
-    let (outcomes, groups) = decide_subjects(policy, &view, &subjects);
-    let decisions = decide_images(graph, &subjects, &outcomes, &protections);
-    Evaluation {
-        subjects,
-        outcomes,
-        groups,
-        protections,
-        decisions,
-        gone,
+        rounds += 1;
     }
 }
 
